@@ -1,0 +1,51 @@
+"""Atomic publishing of datasets, collector health and rejected rows to Redis."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import redis
+
+from collectors import redis_schema as keys
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@dataclass
+class Dataset:
+    """One dataset's complete content for one publish: a hash of JSON payloads."""
+    name: str
+    as_of: datetime
+    entries: dict[str, object] = field(default_factory=dict)
+
+
+def publish(client: redis.Redis, datasets: list[Dataset]) -> dict[str, int]:
+    """Replace each dataset's hash and bump its version, all in one MULTI/EXEC."""
+    pipe = client.pipeline(transaction=True)
+    version_at = {}
+    for ds in datasets:
+        key = keys.dataset_key(ds.name)
+        pipe.delete(key)
+        if ds.entries:
+            pipe.hset(key, mapping={k: dumps(v) for k, v in ds.entries.items()})
+        pipe.hset(keys.AS_OF, ds.name, ds.as_of.isoformat(timespec="seconds"))
+        pipe.hincrby(keys.VERSIONS, ds.name, 1)
+        version_at[ds.name] = len(pipe) - 1
+    results = pipe.execute()
+    return {name: int(results[i]) for name, i in version_at.items()}
+
+
+def record_health(client: redis.Redis, collector: str, health: dict) -> None:
+    client.hset(keys.HEALTH, collector, dumps(health))
+
+
+def record_rejects(client: redis.Redis, rejects: list[dict]) -> None:
+    if not rejects:
+        return
+    pipe = client.pipeline(transaction=False)
+    pipe.lpush(keys.REJECTS, *[dumps(r) for r in rejects[-keys.REJECTS_KEPT:]])
+    pipe.ltrim(keys.REJECTS, 0, keys.REJECTS_KEPT - 1)
+    pipe.execute()

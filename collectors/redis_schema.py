@@ -1,0 +1,34 @@
+"""The Redis key layout shared by the collectors (write side) and the dashboard (read side).
+
+  pw:versions            hash  dataset -> version (int, +1 per publish)
+  pw:asof                hash  dataset -> as_of (ISO, CST) of the data in that publish
+  pw:ds:<dataset>        hash  node code (or other key) -> JSON payload
+  pw:health              hash  collector -> JSON (last success, duration, rows, rejects, error)
+  pw:rejects             list  newest first, JSON rejected rows with their reasons (bounded)
+  pw:clock               string the clock spec the collectors run on (for ages in replay mode)
+
+A dataset's hash, its version and its as_of change in one MULTI/EXEC, so a reader never sees
+half a cycle.
+"""
+from __future__ import annotations
+
+import redis
+
+PREFIX = "pw"
+VERSIONS = f"{PREFIX}:versions"
+AS_OF = f"{PREFIX}:asof"
+HEALTH = f"{PREFIX}:health"
+REJECTS = f"{PREFIX}:rejects"
+CLOCK = f"{PREFIX}:clock"
+REJECTS_KEPT = 2000
+
+
+def dataset_key(dataset: str) -> str:
+    return f"{PREFIX}:ds:{dataset}"
+
+
+def connect(url: str, timeout_s: float = 2.0) -> redis.Redis:
+    """A client that fails fast when Redis is away and reconnects by itself when it is back."""
+    return redis.Redis.from_url(
+        url, decode_responses=True, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+        health_check_interval=15, retry_on_timeout=False)

@@ -1,0 +1,1 @@
+"""The source systems' tables (SQLAlchemy Core) and the adapter that reads them."""

@@ -1,0 +1,77 @@
+"""Every environment variable Peakwatch reads, in one place (the README lists them).
+
+Values are read when `load()` is called, so a test or app.py can set the environment first.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from config import VAR_DIR
+
+# Default poll intervals in seconds (issue 2): fast sources every 5 s, SCADA every minute,
+# AMI 15-min load every 15 min. Override one with PEAKWATCH_INTERVAL_<NAME>=seconds.
+DEFAULT_INTERVALS = {
+    "topology": 300.0,
+    "orders": 5.0,
+    "outages": 5.0,
+    "events": 5.0,
+    "scada": 60.0,
+    "ami": 900.0,
+    "weather": 300.0,
+}
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None
+    source_url: str
+    source_is_default: bool
+    scale: str
+    scenario: str
+    seed: int
+    source_timeout_s: float
+    watermark_overlap_s: float
+    stale_factor: float
+    intervals: dict[str, float] = field(default_factory=dict)
+    tick_ms: int = 2000
+    wall_tick_ms: int = 5000
+
+    def interval(self, collector: str) -> float:
+        return self.intervals[collector]
+
+    def stale_after_s(self, collector: str) -> float:
+        """A dataset is stale once it is older than this many poll intervals (plus slack)."""
+        return self.stale_factor * self.intervals[collector] + 10.0
+
+
+def default_source_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'source.db'}"
+
+
+def load() -> Settings:
+    env = os.environ
+    intervals = {
+        name: _float(f"PEAKWATCH_INTERVAL_{name.upper()}", secs)
+        for name, secs in DEFAULT_INTERVALS.items()
+    }
+    source_url = env.get("SOURCE_URL") or ""
+    return Settings(
+        redis_url=env.get("REDIS_URL") or None,
+        source_url=source_url or default_source_url(),
+        source_is_default=not source_url,
+        scale=env.get("PEAKWATCH_SCALE", "demo"),
+        scenario=env.get("PEAKWATCH_SCENARIO", "normal"),
+        seed=int(env.get("PEAKWATCH_SEED", "20260715")),
+        source_timeout_s=_float("PEAKWATCH_SOURCE_TIMEOUT", 10.0),
+        watermark_overlap_s=_float("PEAKWATCH_WATERMARK_OVERLAP", 120.0),
+        stale_factor=_float("PEAKWATCH_STALE_FACTOR", 3.0),
+        intervals=intervals,
+        tick_ms=int(_float("PEAKWATCH_TICK_MS", 2000)),
+        wall_tick_ms=int(_float("PEAKWATCH_WALL_TICK_MS", 5000)),
+    )
