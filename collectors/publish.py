@@ -1,6 +1,7 @@
 """Atomic publishing of datasets, collector health and rejected rows to Redis."""
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,19 +23,35 @@ class Dataset:
     entries: dict[str, object] = field(default_factory=dict)
 
 
-def publish(client: redis.Redis, datasets: list[Dataset]) -> dict[str, int]:
-    """Replace each dataset's hash and bump its version, all in one MULTI/EXEC."""
+def digest(ds: Dataset) -> str:
+    return hashlib.sha1(dumps(sorted(ds.entries.items())).encode()).hexdigest()
+
+
+def publish(client: redis.Redis, datasets: list[Dataset], published: dict[str, str] | None = None
+            ) -> dict[str, int]:
+    """Replace each changed dataset's hash and bump its version, all in one MULTI/EXEC.
+
+    `published` maps dataset → digest of what this process last published. A dataset whose
+    content did not change only refreshes its as_of, so viewers' version checks stay quiet;
+    one missing from Redis (a wiped or new server) is always written whole.
+    """
+    published = {} if published is None else published
+    present = client.hmget(keys.VERSIONS, [ds.name for ds in datasets]) if datasets else []
     pipe = client.pipeline(transaction=True)
-    version_at = {}
-    for ds in datasets:
+    version_at, digests = {}, {}
+    for ds, current in zip(datasets, present):
+        pipe.hset(keys.AS_OF, ds.name, ds.as_of.isoformat(timespec="seconds"))
+        digests[ds.name] = digest(ds)
+        if current is not None and published.get(ds.name) == digests[ds.name]:
+            continue
         key = keys.dataset_key(ds.name)
         pipe.delete(key)
         if ds.entries:
             pipe.hset(key, mapping={k: dumps(v) for k, v in ds.entries.items()})
-        pipe.hset(keys.AS_OF, ds.name, ds.as_of.isoformat(timespec="seconds"))
         pipe.hincrby(keys.VERSIONS, ds.name, 1)
         version_at[ds.name] = len(pipe) - 1
     results = pipe.execute()
+    published.update(digests)
     return {name: int(results[i]) for name, i in version_at.items()}
 
 

@@ -5,7 +5,6 @@
   pw:ds:<dataset>        hash  node code (or other key) -> JSON payload
   pw:health              hash  collector -> JSON (last success, duration, rows, rejects, error)
   pw:rejects             list  newest first, JSON rejected rows with their reasons (bounded)
-  pw:clock               string the clock spec the collectors run on (for ages in replay mode)
 
 A dataset's hash, its version and its as_of change in one MULTI/EXEC, so a reader never sees
 half a cycle.
@@ -19,7 +18,6 @@ VERSIONS = f"{PREFIX}:versions"
 AS_OF = f"{PREFIX}:asof"
 HEALTH = f"{PREFIX}:health"
 REJECTS = f"{PREFIX}:rejects"
-CLOCK = f"{PREFIX}:clock"
 REJECTS_KEPT = 2000
 
 

@@ -10,8 +10,18 @@ import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Table, create_engine, event, select
+from sqlalchemy import Table, create_engine, event, select, type_coerce
+from sqlalchemy.types import NullType
 from sqlalchemy.engine import Engine
+
+
+def raw_select(table: Table):
+    """SELECT every column without the driver-side type conversion.
+
+    A wrong type or a garbled timestamp in one row would otherwise raise inside SQLAlchemy and
+    lose the whole batch; raw values go to validation, which rejects just that row.
+    """
+    return select(*[type_coerce(c, NullType()).label(c.name) for c in table.c])
 
 
 class SourceError(RuntimeError):
@@ -30,6 +40,8 @@ def make_engine(url: str, timeout_s: float) -> Engine:
         def _read_side(dbapi_conn, _record):
             # Readers never take the write lock; WAL lets them run beside the writer.
             dbapi_conn.execute("PRAGMA query_only = ON")
+            # Invalid UTF-8 must reach validation as a rejectable value, not kill the batch.
+            dbapi_conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
         return engine
     if url.startswith("postgresql"):
         ms = int(timeout_s * 1000)
@@ -78,8 +90,9 @@ class SourceAdapter:
             raise SourceError(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
         return frame
 
-    def read_table(self, table: Table) -> pd.DataFrame:
-        return self.read(select(table))
+    def read_table(self, table: Table, where=None) -> pd.DataFrame:
+        stmt = raw_select(table)
+        return self.read(stmt if where is None else stmt.where(where))
 
     def poll(self, table: Table, watermark: datetime | None, overlap_s: float) -> pd.DataFrame:
         """Rows written since the watermark, re-reading an overlap window.
@@ -87,7 +100,7 @@ class SourceAdapter:
         The overlap catches rows that commit after later-stamped ones (long transactions,
         clock skew between writers); the caller de-duplicates by key.
         """
-        stmt = select(table)
+        stmt = raw_select(table)
         if watermark is not None:
             stmt = stmt.where(table.c.updated_at >= watermark - timedelta(seconds=overlap_s))
         return self.read(stmt.order_by(table.c.updated_at))

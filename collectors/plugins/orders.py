@@ -1,0 +1,112 @@
+"""95598 work orders: polled by watermark, kept as the latest version of each order."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from collectors.base import Collector
+from collectors.domain import orders as kpi
+from collectors.domain import validation as v
+from collectors.frames import conflicts_within, typed, upsert
+from collectors.publish import Dataset
+from collectors.sources.schema import ORDER_STEPS, ORDER_TYPES, wo_order
+from config.limits import limits
+
+SOURCE = "95598"
+STEP_COLS = [f"{s}_at" for s in ORDER_STEPS]
+STATUSES = (*ORDER_STEPS, "cancelled")
+STEP_RANK = {s: i for i, s in enumerate(ORDER_STEPS)} | {"cancelled": len(ORDER_STEPS)}
+KEY = ["order_no"]
+
+
+class OrdersCollector(Collector):
+    name = "orders"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.state = pd.DataFrame()
+
+    def collect(self) -> dict[str, pd.DataFrame]:
+        if "wo_order" in self.watermarks:
+            return {"wo_order": self.poll(wo_order)}
+        # First cycle: the baseline window, plus every order still open however old.
+        since = self.ctx.clock.now() - timedelta(days=limits()["baseline"]["lookback_days"] + 1)
+        where = (wo_order.c.accepted_at >= since) | wo_order.c.restored_at.is_(None)
+        return {"wo_order": self.ctx.source.read_table(wo_order, where)}
+
+    def rules(self, now: datetime) -> list[v.Rule]:
+        latest = now + timedelta(minutes=5)
+        return [*v.required("order_no", "order_type", "customer_id", "tarea_code", "channel",
+                            "status", "accepted_at", "updated_at"),
+                *[v.text(c, 32) for c in ("order_no", "customer_id", "tarea_code", "subtype")],
+                v.text("content"), v.one_of("order_type", ORDER_TYPES), v.one_of("status", STATUSES),
+                v.known_code("tarea_code", self.tree.codes("tarea")),
+                v.timestamp("accepted_at", latest), v.timestamp("updated_at", latest),
+                *[v.timestamp(c, latest, optional=True) for c in STEP_COLS[1:]],
+                v.Rule("status", "lifecycle_order", _lifecycle_broken)]
+
+    def absorb(self, batches, now: datetime) -> list[dict]:
+        raw = batches["wo_order"]
+        good, rejects = v.apply_rules(raw, self.rules(now), source=SOURCE, table="wo_order", key=KEY)
+        good = typed(good, times=(*STEP_COLS, "updated_at"), flags=("key_customer",))
+        conflict = conflicts_within(good, KEY, "updated_at")
+        rejects += self._reject(good[conflict], "order_no", "duplicate_conflict")
+        good = good[~conflict]
+        good, more = self._against_state(good)
+        rejects += more
+        areas = self.tree.nodes["area_type"]
+        good = good.assign(area_type=areas.reindex(good["tarea_code"]).to_numpy())
+        self.state = upsert(self.state, good, "order_no")
+        self._retain(now)
+        return rejects
+
+    def _against_state(self, good: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+        """Re-read rows change nothing; same version with other content, or a step back, is rejected."""
+        if self.state.empty or good.empty:
+            return good, []
+        prev = self.state.reindex(good["order_no"])
+        known = prev["order_no"].notna().to_numpy()
+        prev_ts = prev["updated_at"].to_numpy()
+        same_version = known & (good["updated_at"].to_numpy() == prev_ts)
+        older = known & (good["updated_at"].to_numpy() < prev_ts)
+        cols = ["status", *STEP_COLS, "tarea_code", "order_type"]
+        differs = ~(good[cols].astype("string").fillna("") .to_numpy()
+                    == prev[cols].astype("string").fillna("").to_numpy()).all(axis=1)
+        conflict = same_version & differs
+        backwards = known & ~same_version & ~older & (
+            good["status"].map(STEP_RANK).to_numpy() < prev["status"].map(STEP_RANK).to_numpy())
+        rejects = (self._reject(good[conflict], "order_no", "duplicate_conflict")
+                   + self._reject(good[backwards], "status", "status_backwards"))
+        return good[~(conflict | backwards | older)], rejects
+
+    @staticmethod
+    def _reject(rows: pd.DataFrame, field: str, rule: str) -> list[dict]:
+        return [v.reject_record(r, source=SOURCE, table="wo_order", key=KEY, field=field, rule=rule)
+                for _, r in rows.iterrows()]
+
+    def _retain(self, now: datetime) -> None:
+        horizon = pd.Timestamp(now) - pd.Timedelta(days=limits()["baseline"]["lookback_days"] + 1)
+        s = self.state
+        self.state = s[(s["accepted_at"] >= horizon) | kpi.open_repair_mask(s)]
+
+    def datasets(self, now: datetime) -> list[Dataset]:
+        if self.state.empty:
+            self.state = pd.DataFrame(columns=[c.name for c in wo_order.c] + ["area_type"])
+            self.state = typed(self.state, times=(*STEP_COLS, "updated_at"))
+        per_node = kpi.node_kpis(self.state, self.tree, now, limits())
+        days = per_node.attrs["baseline_days"]
+        entries = {code: kpi.payload(row, days) for code, row in per_node.iterrows()}
+        return [Dataset("orders", now, entries)]
+
+
+def _lifecycle_broken(df: pd.DataFrame) -> pd.Series:
+    """A later step stamped before an earlier one, or a status whose own step has no time."""
+    times = pd.DataFrame({c: v.to_datetime(df[c]) for c in STEP_COLS})
+    filled = times.ffill(axis=1)
+    before = (times.iloc[:, 1:].to_numpy() < filled.iloc[:, :-1].to_numpy())
+    backwards = np.nan_to_num(before, nan=False).any(axis=1)
+    status_col = df["status"].map(lambda s: f"{s}_at" if s in ORDER_STEPS else None)
+    missing = [pd.isna(times.at[i, c]) if c else False for i, c in zip(df.index, status_col)]
+    return pd.Series(backwards | np.array(missing, dtype=bool), index=df.index)

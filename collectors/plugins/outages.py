@@ -1,0 +1,99 @@
+"""OMS 停电信息: outage records and their 台区 scope.
+
+A scope is re-read whole whenever its outage row changes, so a corrected scope (rows deleted
+or added in OMS) replaces the old one instead of being merged into it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from collectors.base import Collector
+from collectors.domain import outages as kpi
+from collectors.domain import validation as v
+from collectors.frames import conflicts_within, typed, upsert
+from collectors.publish import Dataset
+from collectors.sources.schema import oms_outage, oms_outage_tarea
+
+SOURCE = "OMS"
+KEY = ["outage_id"]
+TYPES = ("planned", "temporary", "fault")
+EQUIPMENT = ("feeder", "tarea", "lv_line")
+STATUSES = ("scheduled", "active", "restored", "cancelled")
+RETAIN_DAYS = 62   # frequent-outage rule looks back 60 days
+
+
+class OutagesCollector(Collector):
+    name = "outages"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.outages = pd.DataFrame()
+        self.scope = pd.DataFrame(columns=["outage_id", "tarea_code"])
+
+    def collect(self) -> dict[str, pd.DataFrame]:
+        if "oms_outage" in self.watermarks:
+            rows = self.poll(oms_outage)
+        else:
+            since = self.ctx.clock.now() - timedelta(days=RETAIN_DAYS)
+            rows = self.ctx.source.read_table(
+                oms_outage, (oms_outage.c.start_at >= since) | oms_outage.c.restored_at.is_(None))
+        ids = rows["outage_id"].dropna().astype(str).unique().tolist()
+        scope = pd.DataFrame(columns=[c.name for c in oms_outage_tarea.c])
+        for i in range(0, len(ids), 500):  # bounded IN lists
+            part = self.ctx.source.read_table(oms_outage_tarea, oms_outage_tarea.c.outage_id.in_(ids[i:i + 500]))
+            scope = pd.concat([scope, part], ignore_index=True) if not scope.empty else part
+        return {"oms_outage": rows, "oms_outage_tarea": scope}
+
+    def absorb(self, batches, now: datetime) -> list[dict]:
+        latest = now + timedelta(minutes=5)
+        tree = self.tree
+        rules = [*v.required("outage_id", "outage_type", "equipment_type", "equipment_code",
+                             "customers", "start_at", "reported_at", "status", "updated_at"),
+                 v.text("outage_id", 40), v.text("equipment_code", 32), v.text("cause", 32),
+                 v.one_of("outage_type", TYPES), v.one_of("equipment_type", EQUIPMENT),
+                 v.one_of("status", STATUSES), v.number("customers", 0, 10_000_000),
+                 v.known_code("equipment_code", tree.nodes.index),
+                 v.timestamp("reported_at", latest), v.timestamp("updated_at", latest),
+                 v.timestamp("start_at", now + timedelta(days=400)),
+                 v.timestamp("etr", now + timedelta(days=400), optional=True),
+                 v.timestamp("restored_at", latest, optional=True)]
+        good, rejects = v.apply_rules(batches["oms_outage"], rules, source=SOURCE,
+                                      table="oms_outage", key=KEY)
+        good = typed(good, times=("start_at", "reported_at", "etr", "restored_at", "notice_published_at",
+                                  "updated_at"), numbers=("customers",))
+        conflict = conflicts_within(good, KEY, "updated_at")
+        rejects += [v.reject_record(r, source=SOURCE, table="oms_outage", key=KEY, field="outage_id",
+                                    rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
+        good = good[~conflict]
+        if not self.outages.empty:
+            prev_ts = self.outages["updated_at"].reindex(good["outage_id"]).to_numpy()
+            good = good[~(good["updated_at"].to_numpy() < prev_ts)]
+
+        scope, scope_rejects = v.apply_rules(
+            batches["oms_outage_tarea"], [*v.required("outage_id", "tarea_code"),
+                                          v.known_code("tarea_code", tree.codes("tarea"))],
+            source=SOURCE, table="oms_outage_tarea", key=["outage_id", "tarea_code"])
+        self.outages = upsert(self.outages, good, "outage_id")
+        changed = set(good["outage_id"])
+        kept = self.scope[~self.scope["outage_id"].isin(changed)]
+        fresh = scope[scope["outage_id"].isin(changed)][["outage_id", "tarea_code"]].drop_duplicates()
+        self.scope = pd.concat([kept, fresh], ignore_index=True)
+        self._retain(now)
+        return rejects + scope_rejects
+
+    def _retain(self, now: datetime) -> None:
+        horizon = pd.Timestamp(now) - pd.Timedelta(days=RETAIN_DAYS)
+        o = self.outages
+        self.outages = o[(o["start_at"] >= horizon) | o["restored_at"].isna()]
+        self.scope = self.scope[self.scope["outage_id"].isin(self.outages.index)]
+
+    def datasets(self, now: datetime) -> list[Dataset]:
+        if self.outages.empty:
+            empty = pd.DataFrame(columns=[c.name for c in oms_outage.c])
+            self.outages = typed(empty, times=("start_at", "restored_at", "etr", "updated_at"))
+        per_node = kpi.node_kpis(self.outages, self.scope, self.tree, now)
+        entries = {code: {k: int(val) for k, val in row.items()} for code, row in per_node.iterrows()}
+        entries["_active"] = kpi.active_list(self.outages, self.scope, self.tree, now)
+        return [Dataset("outages", now, entries)]

@@ -1,0 +1,53 @@
+"""Shared fixtures: a real Valkey server started by the suite, real SQLite source databases."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from collectors.embedded_redis import EmbeddedRedis  # noqa: E402
+from collectors.redis_schema import connect  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = EmbeddedRedis(maxmemory="512mb").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    client = connect(redis_server.url)
+    client.flushdb()
+    yield redis_server.url
+    client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = connect(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def source_url(tmp_path):
+    """An empty source database with the source systems' schema and a tiny grid."""
+    from tests.sourcedata import create_tiny_grid
+    url = f"sqlite:///{tmp_path / 'source.db'}"
+    create_tiny_grid(url)
+    return url
+
+
+@pytest.fixture
+def settings_env(monkeypatch, redis_url, source_url):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("SOURCE_URL", source_url)
+    monkeypatch.delenv("PEAKWATCH_CLOCK", raising=False)
+    return os.environ
