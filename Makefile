@@ -20,11 +20,14 @@ $(TEST_STAMP): requirements-test.txt requirements.txt | $(VPY)
 
 venv: $(STAMP)
 
-# Debian's chromium drives the browser tests (Playwright never downloads a browser here).
+# Debian's chromium drives the browser tests (Playwright never downloads a browser here);
+# a CJK font makes the Chinese screenshots readable.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
 
 run: $(STAMP)
 	$(VPY) app.py $(ARGS)

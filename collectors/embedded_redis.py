@@ -6,6 +6,7 @@ that not even `kill -9` of the parent leaves the server behind.
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -27,10 +28,14 @@ def _valkey_binary() -> str:
 
 def die_with_parent(sig: int = signal.SIGKILL):
     """A preexec_fn: ask the kernel to send `sig` to the child when its parent dies."""
+    parent = os.getpid()
+
     def _set():
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
     return _set
 
 

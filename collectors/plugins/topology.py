@@ -75,6 +75,7 @@ class TopologyCollector(Collector):
         parents = nodes["parent_code"].dropna()
         for parent, kids in parents.groupby(parents).groups.items():
             entries[f"children:{parent}"] = sorted(kids)
+        entries["roots"] = sorted(nodes.index[nodes["level"] == "city"])
         return [Dataset("topology", now, entries)]
 
 

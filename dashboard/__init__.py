@@ -1,0 +1,39 @@
+"""The Dash app: factory, layout shell, shared components, and the read side of Redis."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc  # noqa: F401  (registers the component library)
+
+from collectors.redis_schema import connect
+from config import ROOT_DIR
+from config import settings as settings_mod
+from config.clock import Clock
+from dashboard import runtime
+from dashboard.api import create_blueprint
+from dashboard.i18n import t
+from dashboard.store import Store
+
+HERE = Path(__file__).resolve().parent
+THEME_DARK = "/assets/vendor/bootswatch-darkly.min.css"
+THEME_LIGHT = "/assets/vendor/bootswatch-flatly.min.css"
+
+
+def create_app(settings=None) -> dash.Dash:
+    settings = settings or settings_mod.load()
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set: the web tier reads Redis and nothing else")
+    runtime.install(Store(connect(settings.redis_url), Clock.from_env()), settings)
+    app = dash.Dash(
+        __name__, use_pages=True, pages_folder=str(HERE / "pages"),
+        assets_folder=str(ROOT_DIR / "assets"), assets_ignore=r"^bootswatch-",
+        external_stylesheets=[{"href": THEME_DARK, "rel": "stylesheet", "id": "theme-css"}],
+        title=t("app_title"), update_title=None, serve_locally=True,
+        suppress_callback_exceptions=True, compress=False,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
+    app.server.register_blueprint(create_blueprint(runtime.store))
+    from dashboard import shell
+    from dashboard.callbacks import overview, shell as shell_callbacks  # noqa: F401  (registers callbacks)
+    app.layout = shell.layout
+    return app

@@ -1,0 +1,74 @@
+"""Read-only JSON API, served from Redis: /api/health, /api/v1/versions, /api/v1/regions,
+/api/v1/summary. Errors are JSON with a 4xx/503 status, never a traceback."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, jsonify, request
+
+from dashboard.store import RedisUnavailable, Store
+
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def error(status: int, message: str, **extra):
+    resp = jsonify({"error": message, **extra})
+    resp.status_code = status
+    return resp
+
+
+def create_blueprint(store_factory) -> Blueprint:
+    api = Blueprint("api", __name__)
+
+    @api.errorhandler(RedisUnavailable)
+    def redis_down(exc):
+        return error(503, "redis unavailable", detail=str(exc)[:200], redis={"ok": False})
+
+    @api.get("/api/health")
+    def health():
+        store: Store = store_factory()
+        try:
+            collectors = store.health()
+            redis_ok = True
+        except RedisUnavailable as exc:
+            return jsonify({"redis": {"ok": False, "error": str(exc)[:200]}, "collectors": {}}), 503
+        now = store.clock.now()
+        for h in collectors.values():
+            h["age_s"] = _age(now, h.get("last_success"))
+            h["stale"] = h["age_s"] is None or h["age_s"] > (h.get("stale_after_s") or float("inf"))
+        return jsonify({"redis": {"ok": redis_ok}, "now": now.isoformat(timespec="seconds"),
+                        "collectors": collectors, "datasets": store.staleness(store.as_of().keys())})
+
+    @api.get("/api/v1/versions")
+    def versions():
+        """The refresh tick: tiny, and the only request an unchanged screen makes."""
+        store: Store = store_factory()
+        now = store.clock.now().isoformat(timespec="seconds")
+        try:
+            return jsonify({"ok": True, "now": now, **store.tick()})
+        except RedisUnavailable:
+            # 200 on purpose: the page shows the outage as data, and the browser logs no error
+            return jsonify({"ok": False, "redis": False, "now": now})
+
+    @api.get("/api/v1/regions")
+    def regions():
+        return jsonify(store_factory().regions())
+
+    @api.get("/api/v1/summary")
+    def summary():
+        store: Store = store_factory()
+        code = request.args.get("region") or store.city_code()
+        if code is None:
+            return error(503, "topology not loaded yet")
+        if not CODE.match(code):
+            return error(400, "malformed region code", region=code[:40])
+        if store.node(code) is None:
+            return error(404, "unknown region", region=code)
+        return jsonify(store.summary(code))
+
+    return api
+
+
+def _age(now, iso):
+    from datetime import datetime
+    return None if not iso else round((now - datetime.fromisoformat(iso)).total_seconds(), 1)

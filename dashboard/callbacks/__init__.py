@@ -1,0 +1,1 @@
+"""Callbacks, one module per page. Importing a module registers its callbacks."""

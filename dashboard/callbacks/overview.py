@@ -1,0 +1,63 @@
+"""Overview refresh: runs only when a dataset version changed, and sends only the tiles it touches."""
+from __future__ import annotations
+
+from dash import Input, Output, Patch, State, callback, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard import components as c
+from dashboard import ids, runtime
+from dashboard.pages.overview import DATASETS, children_rows, node_data
+from dashboard.store import RedisUnavailable
+
+
+def changed_datasets(versions: dict, rendered: dict) -> set[str]:
+    return {ds for ds in (*DATASETS, "topology") if versions.get(ds) != (rendered or {}).get(ds)}
+
+
+def curve_patch(load: dict | None) -> Patch:
+    """Only the curves' y values travel; the figure's layout stays in the browser."""
+    patch = Patch()
+    for i, key in enumerate(("today", "yesterday", "last_year")):
+        patch["data"][i]["y"] = (load or {}).get(f"curve_{key}") or [None] * 96
+    return patch
+
+
+def orders_patch(orders: dict | None) -> Patch:
+    patch = Patch()
+    patch["data"][0]["y"] = (orders or {}).get("hourly") or [0] * 24
+    patch["data"][1]["y"] = (orders or {}).get("baseline_hourly") or [0] * 24
+    return patch
+
+
+@callback(
+    Output(ids.OV_LOAD, "children"), Output(ids.OV_CURVE, "figure"),
+    Output(ids.OV_ORDERS, "children"), Output(ids.OV_ORDERS_CHART, "figure"),
+    Output(ids.OV_OPEN, "children"), Output(ids.OV_OUTAGES, "children"),
+    Output(ids.OV_CHILDREN, "children"), Output(ids.OV_RENDERED, "data"),
+    Input(ids.VERSIONS, "data"),
+    State(ids.OV_REGION, "data"), State(ids.OV_RENDERED, "data"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def refresh(versions, code, rendered, lang):
+    if not versions or not code:
+        raise PreventUpdate
+    changed = changed_datasets(versions, rendered)
+    if not changed:
+        raise PreventUpdate
+    store = runtime.store()
+    try:
+        data = node_data(store, code)
+        kids = children_rows(store, code)
+    except RedisUnavailable:
+        raise PreventUpdate  # the banner says so; the last good values stay on screen
+    out = [no_update] * 8
+    if "load" in changed:
+        out[0], out[1] = c.load_body(data["load"], lang), curve_patch(data["load"])
+    if "orders" in changed:
+        out[2], out[3] = c.orders_body(data["orders"], lang), orders_patch(data["orders"])
+        out[4] = c.open_body(data["orders"], lang)
+    if "outages" in changed:
+        out[5] = c.outages_body(data["outages"], lang)
+    out[6] = c.children_table(kids, lang) if kids else no_update
+    out[7] = versions
+    return out

@@ -1,0 +1,26 @@
+"""The web tier's process-wide objects (set once by create_app): the store and the settings."""
+from __future__ import annotations
+
+from dashboard.store import Store
+
+_state: dict = {}
+
+
+def install(store: Store, settings) -> None:
+    _state["store"], _state["settings"] = store, settings
+
+
+def store() -> Store:
+    return _state["store"]
+
+
+def settings():
+    return _state["settings"]
+
+
+def lang() -> str:
+    """The viewer's language: the cookie the language switch sets (remembered per browser)."""
+    from flask import has_request_context, request
+    if has_request_context() and request.cookies.get("pw_lang") == "en":
+        return "en"
+    return "zh"

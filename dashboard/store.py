@@ -1,0 +1,116 @@
+"""The read side of Redis: everything the web tier shows comes through here, and only from Redis."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import redis
+
+from collectors import redis_schema as keys
+from config.clock import Clock
+
+SUMMARY_DATASETS = ("load", "orders", "outages")
+
+
+class RedisUnavailable(RuntimeError):
+    pass
+
+
+class Store:
+    def __init__(self, client: redis.Redis, clock: Clock):
+        self.client = client
+        self.clock = clock
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except redis.RedisError as exc:
+            raise RedisUnavailable(str(exc)) from exc
+
+    def versions(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self._call(self.client.hgetall, keys.VERSIONS).items()}
+
+    def tick(self) -> dict:
+        """Versions, as_of and staleness limits per dataset, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(keys.VERSIONS).hgetall(keys.AS_OF).hgetall(keys.HEALTH)
+        versions, as_of, health = self._call(pipe.execute)
+        limits = {}
+        for raw in health.values():
+            h = json.loads(raw)
+            limits.update({d: h.get("stale_after_s") for d in h.get("datasets", [])})
+        return {"v": {k: int(x) for k, x in versions.items()}, "as_of": as_of, "stale_after": limits}
+
+    def as_of(self) -> dict[str, str]:
+        return self._call(self.client.hgetall, keys.AS_OF)
+
+    def health(self) -> dict[str, dict]:
+        raw = self._call(self.client.hgetall, keys.HEALTH)
+        return {k: json.loads(v) for k, v in raw.items()}
+
+    def entry(self, dataset: str, code: str):
+        raw = self._call(self.client.hget, keys.dataset_key(dataset), code)
+        return json.loads(raw) if raw else None
+
+    def entries(self, dataset: str, codes: list[str]) -> list:
+        if not codes:
+            return []
+        raw = self._call(self.client.hmget, keys.dataset_key(dataset), codes)
+        return [json.loads(r) if r else None for r in raw]
+
+    def node(self, code: str) -> dict | None:
+        return self.entry("topology", code)
+
+    def children(self, code: str) -> list[str]:
+        return self.entry("topology", f"children:{code}") or []
+
+    def city_code(self) -> str | None:
+        roots = self.entry("topology", "roots") or []
+        return roots[0] if roots else None
+
+    def regions(self) -> list[dict]:
+        raw = self._call(self.client.hgetall, keys.dataset_key("topology"))
+        rows = [json.loads(v) for k, v in raw.items() if not k.startswith("children:") and k != "roots"]
+        return [{k: r[k] for k in ("code", "name", "level", "parent_code")} for r in rows]
+
+    def ancestors(self, code: str) -> list[dict]:
+        """The node and its ancestors, city first (for breadcrumbs)."""
+        chain, node = [], self.node(code)
+        while node:
+            chain.append(node)
+            node = self.node(node["parent_code"]) if node.get("parent_code") else None
+        return chain[::-1]
+
+    def staleness(self, datasets=SUMMARY_DATASETS) -> dict[str, dict]:
+        """Per dataset: as_of, age in seconds, and whether it is older than its collector allows."""
+        as_of = self.as_of()
+        limits = {d: h.get("stale_after_s") for h in self.health().values() for d in h.get("datasets", [])}
+        now = self.clock.now()
+        out = {}
+        for ds in datasets:
+            ts = as_of.get(ds)
+            age = (now - datetime.fromisoformat(ts)).total_seconds() if ts else None
+            limit = limits.get(ds)
+            out[ds] = {"as_of": ts, "age_s": None if age is None else round(age, 1),
+                       "stale_after_s": limit,
+                       "stale": ts is None or (limit is not None and age > limit)}
+        return out
+
+    def summary(self, code: str) -> dict:
+        load, orders, outages = (self.entry(ds, code) or {} for ds in SUMMARY_DATASETS)
+        fresh = self.staleness()
+        stamps = [f["as_of"] for f in fresh.values() if f["as_of"]]
+        return {
+            "region": code,
+            "as_of": min(stamps) if stamps else None,
+            "load_mw": load.get("load_mw"),
+            "load_rate": load.get("load_rate"),
+            "repair_orders_today": orders.get("repair_today"),
+            "repair_orders_last_hour": orders.get("repair_last_hour"),
+            "open_repair_orders": orders.get("open_repair"),
+            "outages_active": outages.get("outages_active"),
+            "outage_customers": outages.get("outage_customers"),
+            "outage_transformer_areas": outages.get("outage_transformer_areas"),
+            "stale": any(f["stale"] for f in fresh.values()),
+            "datasets": fresh,
+        }
