@@ -23,6 +23,7 @@ DEFAULT_RULES_PATH = CONFIG_DIR / "warnings.yaml"
 # imported, so that this module stays free of SQLAlchemy.
 GRID_LEVELS = ("city", "district", "station", "feeder", "tarea")
 SOURCES = ("DOC", "PRACTICE", "ASSUMED")
+GATE_DIMENSION = "season_gate"  # the `dimension` of the reason given when the gate is closed
 COMPARES = (">=", ">")
 
 # The inputs the collectors compute per node, one column each (docs/warnings.md defines them
@@ -133,7 +134,7 @@ class Rules:
 def load_rules(path: str | Path = DEFAULT_RULES_PATH) -> Rules:
     """Read and validate a rules file; raise RulesError('<file>:<line>: <problem>') if bad."""
     path = Path(path)
-    top = _Map(path, _compose(path), "the rules file")
+    top = _Map(path, _compose(path), "")
     interval, levels = _evaluation(top.mapping("evaluation"))
     rules = Rules(
         path=str(path), interval_minutes=interval, levels=levels,
@@ -164,9 +165,9 @@ def _evaluation(section: _Map) -> tuple[int, tuple[str, ...]]:
     interval = int(section.number("interval_minutes", integer=True, above=0))
     levels: list[str] = []
     for node in section.sequence("levels"):
-        level = section.text_of(node, f"{section.where}.levels", GRID_LEVELS)
+        level = section.text_of(node, section.path("levels"), GRID_LEVELS)
         if level in levels:
-            raise _error(section.file, node, f"{section.where}.levels: '{level}' is listed twice")
+            raise _error(section.file, node, f"{section.path('levels')}: '{level}' is listed twice")
         levels.append(level)
     section.close()
     return interval, tuple(levels)
@@ -181,8 +182,8 @@ def _hysteresis(section: _Map, interval: int) -> Hysteresis:
     if result.max_gap_minutes < interval:
         # A smaller gap would restart the hysteresis at every evaluation: it could never rise.
         raise _error(section.file, section.node_of("max_gap_minutes"),
-                     f"{section.where}.max_gap_minutes ({result.max_gap_minutes:g}) must be at "
-                     f"least evaluation.interval_minutes ({interval})")
+                     f"{section.path('max_gap_minutes')} ({result.max_gap_minutes:g}) must be "
+                     f"at least evaluation.interval_minutes ({interval})")
     section.close()
     return result
 
@@ -191,13 +192,15 @@ def _season_gate(section: _Map) -> SeasonGate:
     enabled = section.flag("enabled")
     months: list[int] = []
     for node in section.sequence("months"):
-        month = int(section.number_of(node, f"{section.where}.months", integer=True))
+        what = section.path("months")
+        month = int(section.number_of(node, what, integer=True))
         if not 1 <= month <= 12:
-            raise _error(section.file, node, f"{section.where}.months: {month} is not a month (1-12)")
+            raise _error(section.file, node, f"{what}: {month} is not a month (1-12)")
         if month in months:
-            raise _error(section.file, node, f"{section.where}.months: {month} is listed twice")
+            raise _error(section.file, node, f"{what}: {month} is listed twice")
         months.append(month)
-    result = SeasonGate(enabled=enabled, months=tuple(months), source=section.text("source", SOURCES))
+    result = SeasonGate(enabled=enabled, months=tuple(months),
+                        source=section.text("source", SOURCES))
     section.close()
     return result
 
@@ -210,15 +213,19 @@ def _hot_day_min_c(section: _Map) -> float:
 
 def _dimensions(section: _Map) -> tuple[Dimension, ...]:
     if not section.keys():
-        raise _error(section.file, section.node, "dimensions: at least one dimension is needed")
+        raise _error(section.file, section.anchor, "dimensions: at least one dimension is needed")
     used: set[str] = set()
     return tuple(_dimension(section, name, used) for name in section.keys())
 
 
 def _dimension(parent: _Map, name: str, used: set[str]) -> Dimension:
     section = parent.mapping(name)
+    # The name becomes a level_<name> column and a reason's `dimension`; the gate owns its own.
+    if not name.isidentifier() or name == GATE_DIMENSION:
+        raise _error(parent.file, section.anchor, f"dimensions: '{name}' is not a usable name "
+                     f"(letters, digits and _, and not '{GATE_DIMENSION}')")
     title = section.mapping("title")
-    criteria = tuple(_criterion(_Map(parent.file, node, f"{section.where}.criteria[{i}]"), used)
+    criteria = tuple(_criterion(_Map(parent.file, node, section.path(f"criteria[{i}]")), used)
                      for i, node in enumerate(section.sequence("criteria")))
     result = Dimension(name=name, title_zh=title.text("zh"), title_en=title.text("en"),
                        source=section.text("source", SOURCES), criteria=criteria)
@@ -241,7 +248,7 @@ def _criterion(section: _Map, used: set[str]) -> Criterion:
                              f"{thresholds[-1][0].name.lower()} ({thresholds[-1][1]:g})")
             thresholds.append((level, value))
     if not thresholds:
-        raise _error(section.file, section.node, f"{section.where}: {name} needs at least one "
+        raise _error(section.file, section.anchor, f"{section.where}: {name} needs at least one "
                      "of yellow, orange, red")
     guard = _guard(section.mapping("guard"), used) if section.has("guard") else None
     section.close()
@@ -269,23 +276,33 @@ def _error(file: Path, node: yaml.Node, problem: str) -> RulesError:
 
 
 class _Map:
-    """One YAML mapping being read. Keys are read by name; close() refuses any key left unread."""
+    """One YAML mapping being read. Keys are read by name; close() refuses any key left unread.
 
-    def __init__(self, file: Path, node: yaml.Node, where: str):
-        self.file, self.node, self.where = file, node, where
+    `anchor` is the node a missing key is reported at: the mapping's own key when it has one,
+    because that is the line a reader looks for.
+    """
+
+    def __init__(self, file: Path, node: yaml.Node, where: str, anchor: yaml.Node | None = None):
+        self.file, self.node, self.anchor = file, node, anchor or node
+        self.where = where or "the rules file"
+        self._prefix = f"{where}." if where else ""
         if not isinstance(node, yaml.MappingNode):
-            raise _error(file, node, f"{where} must be a mapping")
+            raise _error(file, node, f"{self.where} must be a mapping")
         self._keys: dict[str, yaml.Node] = {}
         self._values: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str) or key in self._values:
-                raise _error(file, key_node, f"{where}: duplicate or invalid key {key!r}")
+                raise _error(file, key_node, f"{self.where}: duplicate or invalid key {key!r}")
             self._keys[key], self._values[key] = key_node, value_node
         self._asked: set[str] = set()
 
     def keys(self) -> list[str]:
         return list(self._values)
+
+    def path(self, key: str) -> str:
+        """The dotted name of a key, for messages: dimensions.load_vs_peak.criteria[0].red."""
+        return self._prefix + key
 
     def has(self, key: str) -> bool:
         self._asked.add(key)
@@ -293,20 +310,20 @@ class _Map:
 
     def node_of(self, key: str) -> yaml.Node:
         if not self.has(key):
-            raise _error(self.file, self.node, f"{self.where}: missing key '{key}'")
+            raise _error(self.file, self.anchor, f"{self.where}: missing key '{key}'")
         return self._values[key]
 
     def mapping(self, key: str) -> _Map:
-        return _Map(self.file, self.node_of(key), f"{self.where}.{key}")
+        return _Map(self.file, self.node_of(key), self.path(key), self._keys[key])
 
     def sequence(self, key: str) -> list[yaml.Node]:
         node = self.node_of(key)
         if not isinstance(node, yaml.SequenceNode) or not node.value:
-            raise _error(self.file, node, f"{self.where}.{key} must be a non-empty list")
+            raise _error(self.file, node, f"{self.path(key)} must be a non-empty list")
         return node.value
 
     def number(self, key: str, **limits) -> float:
-        return self.number_of(self.node_of(key), f"{self.where}.{key}", **limits)
+        return self.number_of(self.node_of(key), self.path(key), **limits)
 
     def number_of(self, node: yaml.Node, what: str, integer: bool = False,
                   above: float | None = None) -> float:
@@ -325,12 +342,12 @@ class _Map:
     def flag(self, key: str) -> bool:
         node = self.node_of(key)
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
-            raise _error(self.file, node, f"{self.where}.{key} must be true or false, "
+            raise _error(self.file, node, f"{self.path(key)} must be true or false, "
                          f"got {_shown(node)}")
         return SafeConstructor().construct_object(node)
 
     def text(self, key: str, choices: tuple[str, ...] | None = None) -> str:
-        return self.text_of(self.node_of(key), f"{self.where}.{key}", choices)
+        return self.text_of(self.node_of(key), self.path(key), choices)
 
     def optional_text(self, key: str, choices: tuple[str, ...] | None = None) -> str | None:
         return self.text(key, choices) if self.has(key) else None

@@ -15,8 +15,8 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from collectors.domain.warning_rules import (
-    DEFAULT_RULES_PATH, INPUT_COLUMNS, Criterion, Dimension, Level, Rules, RulesError,
-    load_rules)
+    DEFAULT_RULES_PATH, GATE_DIMENSION, INPUT_COLUMNS, Criterion, Dimension, Level, Rules,
+    RulesError, load_rules)
 
 __all__ = [
     "DEFAULT_RULES_PATH", "INPUT_COLUMNS", "Level", "Rules", "RulesError", "WarningState",
@@ -97,7 +97,7 @@ def gate_reason(now: datetime, rules: Rules) -> Reason:
     """Why the published level is 0 outside the season, in the same shape as any reason."""
     gate = rules.season_gate
     months = ", ".join(str(month) for month in gate.months)
-    return {"dimension": "season_gate", "level": int(Level.NONE), "input": "month",
+    return {"dimension": GATE_DIMENSION, "level": int(Level.NONE), "input": "month",
             "value": now.month, "threshold": list(gate.months),
             "rule": f"season gate closed: warnings are issued in months {months}",
             "source": gate.source}
