@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -42,7 +43,8 @@ def evaluate_dimensions(inputs: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     if not inputs.index.is_unique:
         raise ValueError("inputs must have one row per node code")
     values = _numeric(inputs, rules)
-    levels, winners = {}, {}
+    levels: dict[str, pd.Series] = {}
+    winners: dict[str, pd.Series] = {}
     for dim in rules.dimensions:
         per_criterion = pd.concat([_criterion_level(values, crit) for crit in dim.criteria],
                                   axis=1, keys=range(len(dim.criteria)))
@@ -76,8 +78,8 @@ def _criterion_level(values: pd.DataFrame, crit: Criterion) -> pd.Series:
     return reached
 
 
-def _node_reasons(values: pd.DataFrame, rules: Rules, levels, winners,
-                  row: int) -> list[Reason]:
+def _node_reasons(values: pd.DataFrame, rules: Rules, levels: dict[str, pd.Series],
+                  winners: dict[str, pd.Series], row: int) -> list[Reason]:
     reasons = []
     for dim in rules.dimensions:
         level = Level(int(levels[dim.name].iat[row]))
