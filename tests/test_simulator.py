@@ -1,0 +1,98 @@
+"""Simulator smoke tests at the tiny scale: schema, live advance, resume, determinism, prune."""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from simulator import Simulation
+
+NOW = datetime(2026, 7, 15, 15, 0)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _url(p: Path) -> str:
+    return f"sqlite:///{p}"
+
+
+def _digest(db: Path, table: str, cols: str = "*") -> str:
+    con = sqlite3.connect(db)
+    rows = con.execute(f"SELECT {cols} FROM {table} ORDER BY 1, 2").fetchall()
+    con.close()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    sim = Simulation(_url(tmp_path / "s.db"), scale="tiny", scenario="normal", seed=1)
+    assert sim.bootstrap(NOW, backfill_days=2) == "rebuilt"
+    yield sim, tmp_path / "s.db"
+    sim.close()
+
+
+def test_bootstrap_writes_every_source_table(tiny):
+    sim, db = tiny
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for table in ("grid_node", "key_customer", "scada_feeder_load", "ami_tarea_load", "wo_order",
+                  "weather_obs", "sim_outage", "sim_order_plan"):
+        assert con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] > 0, table
+    # nothing from the future is visible
+    now = NOW.strftime("%Y-%m-%d %H:%M:%S.%f")
+    for table, c in (("wo_order", "accepted_at"), ("scada_feeder_load", "ts"), ("ami_tarea_load", "ts"),
+                     ("oms_outage", "reported_at"), ("ami_power_event", "ts"), ("weather_obs", "ts")):
+        assert con.execute(f"SELECT COUNT(*) FROM {table} WHERE {c} > ?", (now,)).fetchone()[0] == 0
+    for step in ("dispatched", "arrived", "restored", "visited"):
+        assert con.execute(f"SELECT COUNT(*) FROM wo_order WHERE {step}_at > ?", (now,)).fetchone()[0] == 0
+    # customers of a station = sum of its 台区
+    bad = con.execute("""SELECT COUNT(*) FROM grid_node s WHERE s.level = 'station' AND s.customers !=
+        (SELECT SUM(t.customers) FROM grid_node t WHERE t.level = 'tarea' AND t.code LIKE s.code || '%')""").fetchone()[0]
+    assert bad == 0
+
+
+def test_advance_writes_minutes_and_stamps_updated_at_now(tiny):
+    sim, db = tiny
+    until = NOW + timedelta(minutes=3)
+    sim.advance(until)
+    con = sqlite3.connect(db)
+    stamp = until.strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows = con.execute("SELECT COUNT(*), MIN(updated_at) FROM scada_feeder_load WHERE ts > ?",
+                       (NOW.strftime("%Y-%m-%d %H:%M:%S.%f"),)).fetchone()
+    assert rows[0] == 3 * len(sim.topo.feeders)
+    assert rows[1] == stamp
+
+
+def test_resume_fills_the_gap_and_matches_a_continuous_run(tmp_path):
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    s1 = Simulation(_url(a), scale="tiny", seed=3)
+    s1.bootstrap(NOW, backfill_days=1)
+    s1.advance(NOW + timedelta(hours=2))
+    s1.close()
+    s2 = Simulation(_url(b), scale="tiny", seed=3)
+    s2.bootstrap(NOW, backfill_days=1)
+    s2.close()
+    s3 = Simulation(_url(b), scale="tiny", seed=3)
+    assert s3.bootstrap(NOW + timedelta(hours=2)) == "resumed"
+    s3.close()
+    assert _digest(a, "sim_order_plan") == _digest(b, "sim_order_plan")
+    assert _digest(a, "sim_outage") == _digest(b, "sim_outage")
+    cols = "order_no, status, accepted_at, arrived_at, restored_at"
+    assert _digest(a, "wo_order", cols) == _digest(b, "wo_order", cols)
+
+
+def test_cli_prints_ready(tmp_path):
+    db = tmp_path / "cli.db"
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "--url", _url(db), "--scale", "tiny",
+                             "--backfill-days", "1", "--start", "2026-07-15T10:00:00", "--speed", "60"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "simulator ready"
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
