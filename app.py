@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
 from collectors.embedded_redis import EmbeddedRedis, die_with_parent
 from collectors.redis_schema import PREFIX, connect
@@ -40,6 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", default=os.environ.get("PEAKWATCH_SEED", "20260715"))
     p.add_argument("--speed", type=float, default=float(os.environ.get("PEAKWATCH_SPEED", "1")),
                    help="replay faster than real time (simulated seconds per second)")
+    p.add_argument("--var-dir", default=os.environ.get("PEAKWATCH_VAR_DIR", str(VAR_DIR)),
+                   help="where the simulator keeps its SQLite source database")
     p.add_argument("--start", default=os.environ.get("PEAKWATCH_START"),
                    help="simulated start time, ISO (replay); default: now")
     return p.parse_args(argv)
@@ -115,8 +118,9 @@ def main(argv=None) -> int:
     children: list[Child] = []
     run_simulator = not args.no_simulator and not env.get("SOURCE_URL")
     if run_simulator:
-        VAR_DIR.mkdir(exist_ok=True)
-        env["SOURCE_URL"] = f"sqlite:///{VAR_DIR / 'source.db'}"
+        var_dir = Path(args.var_dir)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        env["SOURCE_URL"] = f"sqlite:///{var_dir / 'source.db'}"
         sim = Child("simulator", [sys.executable, "-u", "-m", "simulator", "--url", env["SOURCE_URL"],
                                   "--scale", args.scale, "--scenario", args.scenario, "--seed", str(args.seed)], env)
         sim.start(stdout=subprocess.PIPE, text=True)

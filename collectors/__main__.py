@@ -40,6 +40,7 @@ def wait_for_topology(runner: Runner, stopping) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s collectors %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per run is noise
     settings = settings_mod.load()
     if not settings.redis_url:
         log.error("REDIS_URL is not set (python app.py starts an embedded server and sets it)")

@@ -51,3 +51,11 @@ def settings_env(monkeypatch, redis_url, source_url):
     monkeypatch.setenv("SOURCE_URL", source_url)
     monkeypatch.delenv("PEAKWATCH_CLOCK", raising=False)
     return os.environ
+
+
+@pytest.fixture(scope="session")
+def web_app(redis_server):
+    """One Dash app per test session (Dash's page registry is process-global)."""
+    os.environ["REDIS_URL"] = redis_server.url
+    from dashboard import create_app
+    return create_app()

@@ -19,7 +19,7 @@ def active_mask(outages: pd.DataFrame, now: datetime) -> pd.Series:
 
 
 def node_kpis(outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, now: datetime) -> pd.DataFrame:
-    active = outages[active_mask(outages, now)]
+    active = outages[active_mask(outages, now)].reset_index(drop=True)
     pairs = scope[scope["outage_id"].isin(active["outage_id"])][["outage_id", "tarea_code"]]
     pairs = pairs.merge(active[["outage_id", "outage_type"]], on="outage_id")
     anc = tree.ancestors.reindex(pairs["tarea_code"].to_numpy())
@@ -48,7 +48,7 @@ def node_kpis(outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, now: datet
 
 def active_list(outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, now: datetime) -> list[dict]:
     """Every outage in progress with its scope, for tables and drill-down."""
-    active = outages[active_mask(outages, now)].sort_values("start_at")
+    active = outages[active_mask(outages, now)].reset_index(drop=True).sort_values("start_at")
     n_tareas = scope.groupby("outage_id")["tarea_code"].nunique()
     rows = []
     for o in active.itertuples(index=False):  # a handful of rows: readability over vectorising

@@ -88,7 +88,7 @@ def apply_rules(frame: pd.DataFrame, rules: list[Rule], *, source: str, table: s
             broken = rule.broken(frame).fillna(True).astype(bool)
         except Exception as exc:  # a rule that cannot even be evaluated rejects the rows it saw
             broken = pd.Series(True, index=frame.index)
-            detail = f"{type(exc).__name__}"
+            detail = f"rule_error:{rule.rule}:{type(exc).__name__}"
         else:
             detail = None
         newly = broken & ~failed

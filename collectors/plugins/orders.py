@@ -105,8 +105,8 @@ def _lifecycle_broken(df: pd.DataFrame) -> pd.Series:
     """A later step stamped before an earlier one, or a status whose own step has no time."""
     times = pd.DataFrame({c: v.to_datetime(df[c]) for c in STEP_COLS})
     filled = times.ffill(axis=1)
-    before = (times.iloc[:, 1:].to_numpy() < filled.iloc[:, :-1].to_numpy())
-    backwards = np.nan_to_num(before, nan=False).any(axis=1)
-    status_col = df["status"].map(lambda s: f"{s}_at" if s in ORDER_STEPS else None)
-    missing = [pd.isna(times.at[i, c]) if c else False for i, c in zip(df.index, status_col)]
-    return pd.Series(backwards | np.array(missing, dtype=bool), index=df.index)
+    backwards = (times.iloc[:, 1:].to_numpy() < filled.iloc[:, :-1].to_numpy()).any(axis=1)
+    missing = np.zeros(len(df), dtype=bool)
+    for step in ORDER_STEPS:
+        missing |= ((df["status"] == step) & times[f"{step}_at"].isna()).to_numpy()
+    return pd.Series(backwards | missing, index=df.index)

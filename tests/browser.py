@@ -1,0 +1,45 @@
+"""Debian's Chromium through Playwright, with every console error and outside request recorded."""
+from __future__ import annotations
+
+import contextlib
+from urllib.parse import urlparse
+
+from playwright.sync_api import sync_playwright
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+class Watched:
+    """A page plus what it did wrong: console errors, page errors and requests to other hosts."""
+
+    def __init__(self, page, base: str):
+        self.page = page
+        self.host = urlparse(base).netloc
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", self._request)
+
+    def _request(self, req) -> None:
+        netloc = urlparse(req.url).netloc
+        if netloc and netloc != self.host and not req.url.startswith(("data:", "blob:")):
+            self.outside.append(req.url)
+
+    def settle(self) -> None:
+        self.page.wait_for_function(
+            "() => document.querySelector('#react-entry-point') && "
+            "document.querySelector('#react-entry-point').children.length && "
+            "!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30000)
+
+
+@contextlib.contextmanager
+def chromium(base: str, width: int = 1920, height: int = 1080):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            yield Watched(page, base)
+        finally:
+            browser.close()

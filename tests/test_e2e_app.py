@@ -1,0 +1,85 @@
+"""End to end through `python app.py`: a row inserted with plain SQL reaches the API and the
+browser without a reload, and the pages load nothing from outside the app."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.apprunner import AppProcess, get_json
+from tests.browser import chromium
+from tests.sourcedata import create_tiny_grid
+
+CST = timezone(timedelta(hours=8))
+
+
+@pytest.fixture(scope="module")
+def handmade_app(tmp_path_factory):
+    var = tmp_path_factory.mktemp("e2e")
+    db = var / "handmade.db"
+    create_tiny_grid(f"sqlite:///{db}")
+    app = AppProcess(var, extra_env={"SOURCE_URL": f"sqlite:///{db}"})
+    try:
+        app.wait_live(need=("repair_orders_today",))
+        yield app, db
+    finally:
+        app.stop()
+
+
+def insert_repair_order(db, order_no: str, tarea: str) -> None:
+    """What the 95598 system would do: one INSERT, its own timestamps (CST)."""
+    now = datetime.now(CST).strftime("%Y-%m-%d %H:%M:%S")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO wo_order (order_no, order_type, subtype, customer_id, tarea_code, channel,"
+            " key_customer, content, status, accepted_at, updated_at)"
+            " VALUES (?, 'repair', '低压故障', 'C-E2E', ?, '95598', 0, '家里没电', 'accepted', ?, ?)",
+            (order_no, tarea, now, now))
+
+
+def wait_for(check, timeout_s: float = 60.0, every: float = 0.25):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    return check()
+
+
+def repair_today(app, region: str) -> int:
+    return get_json(f"{app.base}/api/v1/summary?region={region}")[1]["repair_orders_today"]
+
+
+def test_sql_insert_reaches_api_and_browser_without_reload(handmade_app):
+    app, db = handmade_app
+    with chromium(app.base) as w:
+        w.page.goto(f"{app.base}/region/PC01")
+        w.settle()
+        before = repair_today(app, "PC01")
+        assert w.page.inner_text("#ov-orders .pw-big") == str(before)
+        w.page.evaluate("window.__noReload = true")
+
+        insert_repair_order(db, "E2E-1", "PC01S02F002T003")
+        assert wait_for(lambda: repair_today(app, "PC01") == before + 1)
+        assert repair_today(app, "PC02") == 0        # the other district did not move
+        w.page.wait_for_function(f"document.querySelector('#ov-orders .pw-big').innerText === '{before + 1}'",
+                                 timeout=60000)
+        assert w.page.evaluate("window.__noReload") is True
+        assert w.errors == [] and w.outside == []
+
+
+@pytest.mark.parametrize("path", ["/", "/region/PC", "/region/PC02", "/region/PC01S01F001", "/region/NOPE"])
+def test_pages_render_cleanly(handmade_app, path):
+    app, _ = handmade_app
+    with chromium(app.base) as w:
+        resp = w.page.goto(f"{app.base}{path}")
+        w.settle()
+        assert resp.status == 200
+        w.page.wait_for_timeout(1500)      # a few refresh ticks
+        assert w.errors == [], w.errors
+        assert w.outside == [], w.outside
+        text = w.page.inner_text("body")
+        assert ("未知的区域代码" in text) if path.endswith("NOPE") else ("峰城" in text)
