@@ -50,6 +50,7 @@ class Simulation:
         self.planned_until: int | None = None
         self.scheduled_until: int | None = None
         self.last_prune = 0
+        self.pruned_until: int | None = None
         self.iv = np.zeros((0, 4))  # outage intervals: tarea pos, start, end, share
         self.stats = {"rows": 0}
 
@@ -91,6 +92,7 @@ class Simulation:
             self.planned_until = int(meta["planned_until"])
             self.scheduled_until = int(meta["scheduled_until"])
             self._models()
+            self.planner.report_seq = int(meta.get("report_seq", 0))
             self._load_state()
             self.advance(now)
             return "resumed"
@@ -255,7 +257,8 @@ class Simulation:
             state = self.planner.crew_state()
             d.insert_rows(c, "sim_crew", ["station_code", "crew", "free_at"],
                           [[s[0] for s in state], [s[1] for s in state], d.ts_col(np.array([s[2] for s in state]))])
-            self._write_meta(c, planned_until=self.planned_until, scheduled_until=self.scheduled_until)
+            self._write_meta(c, planned_until=self.planned_until, scheduled_until=self.scheduled_until,
+                             report_seq=self.planner.report_seq)
 
     # --- measurements -------------------------------------------------------------------------
     def _supplied(self, t: float) -> np.ndarray | None:
@@ -335,7 +338,9 @@ class Simulation:
         sc = self.scale
         q = 15 * MIN
         minute_from = now - int(sc.minute_hours * HOUR)
-        quarter = np.arange((now - int(sc.scada_days * DAY)) // q * q, minute_from + 1, q)
+        q_from = (now - int(sc.scada_quarter_days * DAY)) // q * q
+        hourly = np.arange((now - int(sc.scada_days * DAY)) // HOUR * HOUR, q_from, HOUR)
+        quarter = np.arange(q_from, minute_from + 1, q)
         minutes = np.arange(minute_from // MIN * MIN + MIN, now // MIN * MIN + 1, MIN)
         minutes = minutes[minutes % q != 0] if len(quarter) else minutes
         last_year = np.array([], dtype=np.int64)
@@ -349,7 +354,7 @@ class Simulation:
         if len(last_year):
             hours = np.union1d(hours, last_year)
         self._stamp_now = None
-        for part in (last_year, quarter, minutes):
+        for part in (last_year, hourly, quarter, minutes):
             for i in range(0, len(part), 96):
                 with self.engine.begin() as c:
                     self.stats["rows"] += self._scada_rows(c, part[i:i + 96])
@@ -399,15 +404,18 @@ class Simulation:
         cut_min = d.ts(now - P.SCADA_MINUTE_RETENTION_DAYS * DAY)
         minute_expr = ("CAST(strftime('%M', ts) AS INTEGER) % 15 != 0" if d.sqlite
                        else "EXTRACT(MINUTE FROM ts)::int % 15 != 0")
+        cut_s = now - P.SCADA_MINUTE_RETENTION_DAYS * DAY
+        from_s = 0 if self.pruned_until is None else self.pruned_until - 2 * HOUR
         with self.engine.begin() as c:
             c.execute(text(f"DELETE FROM scada_feeder_load WHERE ts < :cut AND ts >= :from_ AND {minute_expr}"),
-                      {"cut": cut_min, "from_": d.ts(now - P.SCADA_MINUTE_RETENTION_DAYS * DAY - 2 * HOUR)})
+                      {"cut": cut_min, "from_": d.ts(from_s)})
             c.execute(text("DELETE FROM ami_tarea_load WHERE ts < :cut"),
                       {"cut": d.ts(now - P.AMI_RETENTION_DAYS * DAY)})
             cut = d.ts(now - P.SIM_RETENTION_DAYS * DAY)
             c.execute(text("DELETE FROM sim_order_step WHERE at < :cut"), {"cut": cut})
             c.execute(text("DELETE FROM sim_ami_event WHERE ts < :cut"), {"cut": cut})
             c.execute(text("DELETE FROM sim_breaker_event WHERE ts < :cut"), {"cut": cut})
+        self.pruned_until = cut_s
         if len(self.iv):
             self.iv = self.iv[self.iv[:, 2] > now - DAY]
 

@@ -77,7 +77,7 @@ TAREA_FAULTS_PER_DAY = 1.0 / 1900.0       # transformer / LV main: whole 台区 
 LV_FAULTS_PER_DAY = 1.0 / 900.0           # one LV branch: part of a 台区
 LV_SHARE_OF_TAREA = (0.1, 0.4)
 # heat: rate x (1 + HEAT_K * max(0, T - HEAT_T0)^2); load: x (1 + LOAD_K * max(0, lr - 0.8)) [ASSUMED]
-HEAT_T0, HEAT_K_FEEDER, HEAT_K_TAREA = 28.0, 0.02, 0.06
+HEAT_T0, HEAT_K_FEEDER, HEAT_K_TAREA = 30.0, 0.03, 0.07
 LOAD_K_TAREA = 25.0
 TYPHOON_FEEDER_FACTOR = 90.0              # feeder faults during the storm [ASSUMED]
 TYPHOON_TAREA_FACTOR = 12.0
@@ -118,7 +118,7 @@ INDIVIDUAL_REPAIR_PER_10K_DAY = 1.1
 # hour-of-day weights of individual calls (sum 24 = flat) [ASSUMED]
 CALL_DIURNAL = (0.35, 0.25, 0.2, 0.2, 0.25, 0.4, 0.7, 1.0, 1.25, 1.35, 1.4, 1.4,
                 1.35, 1.35, 1.4, 1.45, 1.5, 1.5, 1.6, 1.65, 1.5, 1.2, 0.85, 0.55)
-HEAT_K_CALLS = 0.055                      # x (1 + k * max(0, T - 28)^2): ~8x at 40 degC
+HEAT_K_CALLS = 0.07                        # x (1 + k * max(0, T - 30)^2): ~8x at 40 degC
 LOWV_CALLS_PER_LV_CUSTOMER_HOUR = 0.002   # low-voltage complaints from customers below 198 V
 REPAIR_SUBTYPES = {"低压故障": 0.30, "客户内部故障": 0.33, "计量故障": 0.10, "电能质量": 0.08,
                    "非电力故障": 0.12, "高压故障": 0.07}

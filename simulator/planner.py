@@ -91,11 +91,18 @@ class Planner:
         self.d_code = topo.districts["code"].to_numpy()
         self.d_cust = topo.districts["customers"].to_numpy()
         self.d_tareas = [np.flatnonzero(self.t_district == i) for i in range(len(self.d_code))]
+        self._d_cum = [np.cumsum(self.t_cust[p]).astype(float) for p in self.d_tareas]
         kc = topo.key_customers
         self.key_by_tarea: dict[str, list[dict]] = {}
         for row in kc.to_dict("records"):
             self.key_by_tarea.setdefault(row["tarea_code"], []).append(row)
         self.crews: dict[int, list[int]] = {}
+        # reporting flags follow golden-ratio (Weyl) sequences over the outages in plan order, so
+        # the realised 应报未报/迟报/scope/ETR shares track their configured values even on small
+        # samples; the counter is carried state like the crews (saved in sim_meta)
+        self.report_seq = 0
+        r0 = rng(seed, "report-offsets")
+        self._report_off = r0.random(2)
 
     # --- crews ---------------------------------------------------------------------------
     def reset_crews(self, at: int) -> None:
@@ -265,7 +272,10 @@ class Planner:
                 restore_rev = end + int(_ln(r, *P.RESTORE_REPORT_DELAY) * MIN)
                 revs.append(base + (planned_end, end, "restored", publish, restore_rev))
         elif must_report:
-            u = r.random()
+            self.report_seq += 1
+            k = self.report_seq
+            u = (self._report_off[0] + k * 0.6180339887498949) % 1.0
+            u2 = (self._report_off[1] + k * 0.41421356237309515) % 1.0
             if u < P.REPORT_NEVER_SHARE:
                 unreported = True
             else:
@@ -275,7 +285,7 @@ class Planner:
                     reported_at = start + int(r.uniform(*P.REPORT_LATE_MIN) * MIN)
                 else:
                     reported_at = start + int(min(_ln(r, *P.REPORT_DELAY), 14.5) * MIN)
-                wrong = r.random() < P.WRONG_SCOPE_SHARE
+                wrong = u2 < P.WRONG_SCOPE_SHARE
                 rep_cust = customers
                 if wrong:
                     f = r.uniform(0.55, 0.8) if r.random() < 0.5 else r.uniform(1.2, 1.45)
@@ -285,7 +295,8 @@ class Planner:
                         in_report[0] = True
                 est = max(30 * MIN, duration * np.exp(r.normal(0, P.ETR_ERROR_SIGMA)))
                 etr = int(np.ceil((start + est) / (15 * MIN)) * 15 * MIN)
-                stale = r.random() < P.STALE_ETR_SHARE and duration > 60 * MIN
+                stale = (P.WRONG_SCOPE_SHARE <= u2 < P.WRONG_SCOPE_SHARE + P.STALE_ETR_SHARE
+                         and duration > 60 * MIN)
                 if stale:
                     etr = int(np.ceil((start + 0.45 * duration) / (15 * MIN)) * 15 * MIN)
                     if end - etr <= 35 * MIN:
@@ -557,23 +568,25 @@ class Planner:
                                                "催促抢修进度，停电已超过1小时"))
 
     def _other_orders(self, r, H, diurnal, temp) -> list[dict]:
-        out = []
         hour = (H % DAY) // HOUR
         office = 1.0 if 8 <= hour < 20 else 0.25
         summer = 1.6 if to_dt(H).month in (7, 8, 9) else 1.0
-        for di, code in enumerate(self.d_code):
-            cust = self.d_cust[di]
+        rates = dict(P.OTHER_ORDERS_PER_10K_DAY)
+        rates["billing"] = P.BILLING_PER_10K_DAY * summer
+        types = list(rates)
+        per10k = np.array([rates[k] for k in types])
+        lam = np.outer(self.d_cust, per10k) / 1e4 / 24 * diurnal * office * (24 / (12 + 12 * 0.25))
+        counts = r.poisson(lam)                       # district x type
+        out = []
+        for di, ti_ in zip(*np.nonzero(counts)):
+            n = int(counts[di, ti_])
             pool = self.d_tareas[di]
-            wt = self.t_cust[pool] / self.t_cust[pool].sum()
-            rates = {k: v for k, v in P.OTHER_ORDERS_PER_10K_DAY.items()}
-            rates["billing"] = P.BILLING_PER_10K_DAY * summer
-            for otype, per10k in rates.items():
-                lam = cust * per10k / 1e4 / 24 * diurnal * office * (24 / (12 + 12 * 0.25))
-                for _ in range(int(r.poisson(lam))):
-                    ti = pool[r.choice(len(pool), p=wt)]
-                    acc = H + int(r.integers(0, HOUR))
-                    cid, phone = self._customer(r, ti)
-                    out.append(self._other(r, otype, ti, acc, cid, phone))
+            cum = self._d_cum[di]
+            picks = pool[np.minimum(np.searchsorted(cum, r.random(n) * cum[-1], side="right"), len(pool) - 1)]
+            accs = H + r.integers(0, HOUR, n)
+            for ti, acc in zip(picks, accs):
+                cid, phone = self._customer(r, ti)
+                out.append(self._other(r, types[ti_], ti, int(acc), cid, phone))
         return out
 
     def _other(self, r, otype, ti, acc, cid, phone) -> dict:

@@ -19,7 +19,8 @@ class Scale:
     tareas: dict[str, tuple[int, int]]    # per feeder, by area type
     # backfill windows, days before "now"
     event_days: float = 35.0              # orders, outages, AMI/breaker events
-    scada_days: float = 9.0               # SCADA at 15-min resolution
+    scada_days: float = 9.0               # SCADA history: hourly before the last 2 days
+    scada_quarter_days: float = 2.0       # SCADA at 15-min resolution
     scada_last_year_days: int = 7         # +- days around the same date last year, hourly
     ami_hours: float = 3.0                # AMI 15-min load
     minute_hours: float = 1.0             # SCADA at 1-min resolution before "now"
@@ -38,7 +39,7 @@ SCALES = {
                   (6, 8), (13, 17), _TAREAS),
     "province": Scale("province", 21, ("urban", "urban", "suburban", "suburban", "rural", "rural"),
                       (6, 8), (13, 17), _TAREAS,
-                      event_days=2, scada_days=1, scada_last_year_days=0, ami_hours=2,
+                      event_days=2, scada_days=1, scada_quarter_days=1, scada_last_year_days=0, ami_hours=2,
                       minute_hours=0.25),
 }
 
