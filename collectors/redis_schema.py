@@ -2,7 +2,8 @@
 
   pw:versions            hash  dataset -> version (int, +1 per publish)
   pw:asof                hash  dataset -> as_of (ISO, CST) of the data in that publish
-  pw:ds:<dataset>        hash  node code (or other key) -> JSON payload
+  pw:ds:<dataset>        hash  node code (or other key) -> JSON payload; sparse datasets skip
+                               quiet 台区 and give their value once, under "_default"
   pw:health              hash  collector -> JSON (last success, duration, rows, rejects, error)
   pw:rejects             list  newest first, JSON rejected rows with their reasons (bounded)
 
@@ -19,6 +20,7 @@ AS_OF = f"{PREFIX}:asof"
 HEALTH = f"{PREFIX}:health"
 REJECTS = f"{PREFIX}:rejects"
 REJECTS_KEPT = 2000
+DEFAULT_ENTRY = "_default"
 
 
 def dataset_key(dataset: str) -> str:

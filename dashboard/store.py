@@ -49,14 +49,15 @@ class Store:
         return {k: json.loads(v) for k, v in raw.items()}
 
     def entry(self, dataset: str, code: str):
-        raw = self._call(self.client.hget, keys.dataset_key(dataset), code)
-        return json.loads(raw) if raw else None
+        return self.entries(dataset, [code])[0]
 
     def entries(self, dataset: str, codes: list[str]) -> list:
+        """Payloads of some nodes; a node a sparse dataset skipped gets the dataset's default."""
         if not codes:
             return []
-        raw = self._call(self.client.hmget, keys.dataset_key(dataset), codes)
-        return [json.loads(r) if r else None for r in raw]
+        raw = self._call(self.client.hmget, keys.dataset_key(dataset), [*codes, keys.DEFAULT_ENTRY])
+        default = json.loads(raw[-1]) if raw[-1] else None
+        return [json.loads(r) if r else default for r in raw[:-1]]
 
     def node(self, code: str) -> dict | None:
         return self.entry("topology", code)

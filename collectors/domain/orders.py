@@ -28,8 +28,14 @@ def arrival_deadline(orders: pd.DataFrame, arrival_minutes: dict) -> pd.Series:
     return orders["accepted_at"] + pd.to_timedelta(minutes, unit="min")
 
 
+def restore_deadline(orders: pd.DataFrame, restore_minutes: dict) -> pd.Series:
+    """Restoration is due a limit after the crew's arrival (NaT before it arrives)."""
+    minutes = orders["area_type"].map(restore_minutes).astype("float64")
+    return orders["arrived_at"] + pd.to_timedelta(minutes, unit="min")
+
+
 def indicators(orders: pd.DataFrame, now: datetime, baseline_days: list[date],
-               arrival_minutes: dict) -> pd.DataFrame:
+               repair_limits: dict) -> pd.DataFrame:
     """One numeric column per KPI contribution of each order; summing them gives the KPIs."""
     rep = orders[orders["order_type"] == "repair"]
     acc = rep["accepted_at"]
@@ -66,35 +72,56 @@ def indicators(orders: pd.DataFrame, now: datetime, baseline_days: list[date],
     for step in OPEN_STEPS:
         out[f"open_{step}"] = (is_open & (rep["status"] == step).to_numpy()).astype(int)
     not_arrived = is_open & rep["arrived_at"].isna().to_numpy()
-    overdue = not_arrived & (arrival_deadline(rep, arrival_minutes) < now_ts).to_numpy()
+    overdue = not_arrived & (arrival_deadline(rep, repair_limits["arrival_minutes"]) < now_ts).to_numpy()
     out["overdue_arrival"] = overdue.astype(int)
     out["open_not_arrived"] = not_arrived.astype(int)
     out["key_customer_overdue"] = (overdue & rep["key_customer"].astype(bool).to_numpy()).astype(int)
+    arrived = is_open & rep["arrived_at"].notna().to_numpy()
+    late = arrived & (restore_deadline(rep, repair_limits["restore_minutes"]) < now_ts).to_numpy()
+    out["open_arrived"] = arrived.astype(int)
+    out["overdue_restore"] = late.astype(int)
     return out
 
 
 def node_kpis(orders: pd.DataFrame, tree: Tree, now: datetime, limits: dict) -> pd.DataFrame:
     base_cfg = limits["baseline"]
     days = same_type_days(now.date(), base_cfg["same_type_days"], base_cfg["lookback_days"])
-    ind = indicators(orders, now, days, limits["repair"]["arrival_minutes"])
+    ind = indicators(orders, now, days, limits["repair"])
     per_node = tree.complete(tree.rollup(ind, "tarea_code", upto="tarea"), upto="feeder")
     per_node.attrs["baseline_days"] = [d.isoformat() for d in days]
     return per_node
 
 
-def payload(row: pd.Series, baseline_days: list[str]) -> dict:
-    """The JSON a screen needs for one node."""
-    return {
-        "repair_today": int(row["repair_today"]),
-        "repair_last_hour": int(row["repair_last_hour"]),
-        "baseline_today": round(float(row["baseline_today"]), 3),
-        "baseline_last_hour": round(float(row["baseline_last_hour"]), 3),
-        "hourly": [int(row[f"h{h:02d}"]) for h in range(HOURS)],
-        "baseline_hourly": [round(float(row[f"b{h:02d}"]), 3) for h in range(HOURS)],
-        "baseline_days": baseline_days,
-        "open_repair": int(row["open_repair"]),
-        "backlog": {s: int(row[f"open_{s}"]) for s in OPEN_STEPS},
-        "overdue_arrival": int(row["overdue_arrival"]),
-        "open_not_arrived": int(row["open_not_arrived"]),
-        "key_customer_overdue": int(row["key_customer_overdue"]),
-    }
+SCALARS = ["repair_today", "repair_last_hour", "open_repair", "overdue_arrival", "open_not_arrived",
+           "key_customer_overdue"]
+
+
+def payloads(per_node: pd.DataFrame, baseline_days: list[str]) -> dict[str, dict]:
+    """The JSON a screen needs, per node (built column-wise: thousands of nodes per cycle)."""
+    hourly = per_node[[f"h{h:02d}" for h in range(HOURS)]].to_numpy().astype(int).tolist()
+    base_hourly = per_node[[f"b{h:02d}" for h in range(HOURS)]].to_numpy().round(3).tolist()
+    backlog = per_node[[f"open_{s}" for s in OPEN_STEPS]].to_numpy().astype(int).tolist()
+    scalars = per_node[SCALARS].astype(int).to_dict("records")
+    base_today = per_node["baseline_today"].round(3).tolist()
+    base_hour = per_node["baseline_last_hour"].round(3).tolist()
+    out = {}
+    for i, code in enumerate(per_node.index):
+        out[code] = {**scalars[i], "baseline_today": base_today[i], "baseline_last_hour": base_hour[i],
+                     "hourly": hourly[i], "baseline_hourly": base_hourly[i],
+                     "backlog": dict(zip(OPEN_STEPS, backlog[i])), "baseline_days": baseline_days}
+    return out
+
+
+def zero_payload(baseline_days: list[str]) -> dict:
+    """What a node with no orders at all shows (sparse 台区 entries fall back to it)."""
+    zero = pd.DataFrame(0.0, index=["_"], columns=[*SCALARS, "baseline_today", "baseline_last_hour",
+                                                   *[f"h{h:02d}" for h in range(HOURS)],
+                                                   *[f"b{h:02d}" for h in range(HOURS)],
+                                                   *[f"open_{s}" for s in OPEN_STEPS]])
+    return payloads(zero, baseline_days)["_"]
+
+
+def active_nodes(per_node: pd.DataFrame, levels_index: pd.Index) -> pd.DataFrame:
+    """Every node down to feeder level, and the 台区 with something today or still open."""
+    busy = per_node[["repair_today", "open_repair", "overdue_arrival"]].to_numpy().any(axis=1)
+    return per_node[per_node.index.isin(levels_index) | busy]

@@ -11,6 +11,7 @@ from collectors.domain import orders as kpi
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed, upsert
 from collectors.publish import Dataset
+from collectors.redis_schema import DEFAULT_ENTRY
 from collectors.sources.schema import ORDER_STEPS, ORDER_TYPES, wo_order
 from config.limits import limits
 
@@ -97,7 +98,9 @@ class OrdersCollector(Collector):
             self.state = typed(self.state, times=(*STEP_COLS, "updated_at"))
         per_node = kpi.node_kpis(self.state, self.tree, now, limits())
         days = per_node.attrs["baseline_days"]
-        entries = {code: kpi.payload(row, days) for code, row in per_node.iterrows()}
+        upper = self.tree.nodes.index[self.tree.nodes["level"] != "tarea"]
+        entries = kpi.payloads(kpi.active_nodes(per_node, upper), days)
+        entries[DEFAULT_ENTRY] = kpi.zero_payload(days)
         return [Dataset("orders", now, entries)]
 
 
