@@ -98,6 +98,7 @@ SCALARS = ["repair_today", "repair_last_hour", "open_repair", "overdue_arrival",
 
 def payloads(per_node: pd.DataFrame, baseline_days: list[str]) -> dict[str, dict]:
     """The JSON a screen needs, per node (built column-wise: thousands of nodes per cycle)."""
+    per_node = per_node.astype("float64")   # an empty state rolls up to object columns
     hourly = per_node[[f"h{h:02d}" for h in range(HOURS)]].to_numpy().astype(int).tolist()
     base_hourly = per_node[[f"b{h:02d}" for h in range(HOURS)]].to_numpy().round(3).tolist()
     backlog = per_node[[f"open_{s}" for s in OPEN_STEPS]].to_numpy().astype(int).tolist()
