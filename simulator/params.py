@@ -27,8 +27,8 @@ TAREA_CUSTOMERS = {
 # standard transformer ratings (kVA) and the kVA per customer they are sized for [ASSUMED: 2-4]
 KVA_SIZES = (100, 200, 315, 400, 500, 630, 800)
 KVA_PER_CUSTOMER = (2.0, 3.6)
-UNDERSIZED_SHARE = 0.08             # chronically undersized 台区, sized at 1.0-1.5 kVA/customer [ASSUMED]
-UNDERSIZED_KVA_PER_CUSTOMER = (1.05, 1.5)
+UNDERSIZED_SHARE = 0.05             # chronically undersized 台区, sized at 1.25-1.75 kVA/customer [ASSUMED]
+UNDERSIZED_KVA_PER_CUSTOMER = (1.25, 1.75)
 FEEDER_LOSS = 0.04                  # feeder load = sum of 台区 x (1 + losses) [ASSUMED]
 FEEDER_UTILISATION_AT_35C = (0.45, 0.9)  # feeder peak current / rating on a 35 degC day [ASSUMED]
 POWER_FACTOR = (0.88, 0.96)         # per 台区 [ASSUMED]
@@ -63,6 +63,8 @@ MONTH_TMAX = (8.5, 11.0, 15.5, 22.0, 27.0, 29.5, 34.0, 33.5, 29.0, 24.0, 18.0, 1
 DIURNAL_RANGE = 7.5                 # degC between the 05:00 min and the 14:00 max [ASSUMED]
 URBAN_HEAT_ISLAND = 0.8             # degC added in urban districts [ASSUMED]
 DAY_ANOMALY_SD = 2.2                # slow day-to-day anomaly, degC [ASSUMED]
+NORMAL_SOFT_CAP = 34.0               # normal scenario: maxima above compress ...
+NORMAL_CAP_SLOPE = 0.3              # ... to 34 + 0.3 x excess (no heat wave) [ASSUMED]
 HEATWAVE_PEAK = 40.2                # heatwave scenario peak daily max, degC
 HEATWAVE_DAYS = (-3, 3)             # days around the anchor day
 TYPHOON_HOURS = 12                  # typhoon scenario: the storm window length

@@ -84,7 +84,9 @@ class Planner:
         self.f_district = f["district_idx"].to_numpy()
         self.f_area = f["area_type"].to_numpy()
         self.f_rated = f["rated_current_a"].to_numpy()
-        self.f_tareas = [np.flatnonzero(self.t_feeder == i) for i in range(len(f))]
+        order = np.argsort(self.t_feeder, kind="stable")
+        bounds = np.searchsorted(self.t_feeder[order], np.arange(len(f) + 1))
+        self.f_tareas = [order[bounds[i]:bounds[i + 1]] for i in range(len(f))]
         self.f_cust = f["customers"].to_numpy()
         self.s_code = s["code"].to_numpy()
         self.s_crews = s["crews"].to_numpy()

@@ -60,14 +60,17 @@ class Weather:
         base = self._clim(np.array([day]))[0] + self._anomaly(np.array([day]))[0]
         base += rng(self.seed, "weather-day", day).normal(0, 0.7)
         tmax = base + self.district_offset
-        if self.scenario == "heatwave":
+        if self.scenario != "heatwave":
+            # no heat wave unless asked for: natural maxima above NORMAL_SOFT_CAP are compressed
+            over = np.maximum(0.0, tmax - P.NORMAL_SOFT_CAP)
+            tmax = tmax - over * (1 - P.NORMAL_CAP_SLOPE)
+        else:
             k = day - self.anchor // DAY
-            lo, hi = P.HEATWAVE_DAYS
-            if lo - 2 <= k <= hi + 2:
-                prof = {-5: 33.0, -4: 34.3, -3: 35.6, -2: 36.9, -1: 38.4, 0: P.HEATWAVE_PEAK,
-                        1: 39.3, 2: 37.8, 3: 35.9, 4: 34.5, 5: 33.2}
-                target = prof.get(k, 33.0) + (self.district_offset - self.district_offset.mean())
-                tmax = np.maximum(tmax, target)
+            prof = {-5: 33.0, -4: 34.3, -3: 35.6, -2: 36.9, -1: 38.4, 0: P.HEATWAVE_PEAK,
+                    1: 39.3, 2: 37.8, 3: 35.9, 4: 34.5, 5: 33.2}
+            if k in prof:
+                # the scenario's curve, with the districts' own offsets around it
+                tmax = prof[k] + (self.district_offset - self.district_offset.mean())
         return tmax
 
     def diurnal_range(self, day: int) -> float:
