@@ -14,6 +14,7 @@ from datetime import datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from collectors.base import Context
+from collectors.domain.warning_rules import RulesError
 from collectors.plugins import REGISTRY
 from collectors.redis_schema import connect
 from collectors.runner import Runner
@@ -46,7 +47,11 @@ def main() -> int:
         log.error("REDIS_URL is not set (python app.py starts an embedded server and sets it)")
         return 2
     clock = Clock.from_env()
-    runners = build_runners(settings, clock, connect(settings.redis_url))
+    try:
+        runners = build_runners(settings, clock, connect(settings.redis_url))
+    except RulesError as exc:   # never run on half a rules file: name the line, and stop
+        log.error("refusing to start: %s", exc)
+        return 2
     stop = {"now": False}
     scheduler = BlockingScheduler(job_defaults={"max_instances": 1, "coalesce": True,
                                                 "misfire_grace_time": 30})

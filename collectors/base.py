@@ -27,6 +27,10 @@ class Context:
     settings: Settings
     tree: Tree | None = None                 # set by the topology collector
     key_customers: pd.DataFrame | None = None
+    # Frames one collector shares with others (the audit needs OMS outages, the warnings
+    # need every collector's per-node KPIs). Keyed "<collector>.<what>"; a writer replaces a
+    # frame whole, never mutates it, so a reader on another thread sees one cycle or the next.
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 class TreeNotLoaded(RuntimeError):

@@ -6,6 +6,10 @@
                                quiet 台区 and give their value once, under "_default"
   pw:health              hash  collector -> JSON (last success, duration, rows, rejects, error)
   pw:rejects             list  newest first, JSON rejected rows with their reasons (bounded)
+  pw:warnings:state      hash  node -> JSON WarningState (the hysteresis memory across restarts)
+  pw:wh:<node>           zset  warning level changes at the node and below, JSON, scored by
+                               the change's time (epoch s of the naive CST time); bounded by age
+                               and count (config/limits.yaml warning_history)
 
 A dataset's hash, its version and its as_of change in one MULTI/EXEC, so a reader never sees
 half a cycle.
@@ -21,6 +25,11 @@ HEALTH = f"{PREFIX}:health"
 REJECTS = f"{PREFIX}:rejects"
 REJECTS_KEPT = 2000
 DEFAULT_ENTRY = "_default"
+WARNING_STATE = f"{PREFIX}:warnings:state"
+
+
+def warning_history_key(code: str) -> str:
+    return f"{PREFIX}:wh:{code}"
 
 
 def dataset_key(dataset: str) -> str:

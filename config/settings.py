@@ -19,10 +19,12 @@ DEFAULT_INTERVALS = {
     "scada": 60.0,
     "ami": 900.0,
     "weather": 300.0,
+    "keycustomers": 5.0,
+    "warnings": None,   # None: evaluation.interval_minutes of config/warnings.yaml (15 min)
 }
 
 
-def _float(name: str, default: float) -> float:
+def _float(name: str, default: float | None) -> float | None:
     raw = os.environ.get(name)
     return float(raw) if raw not in (None, "") else default
 
@@ -43,11 +45,20 @@ class Settings:
     wall_tick_ms: int = 5000
 
     def interval(self, collector: str) -> float:
-        return self.intervals[collector]
+        value = self.intervals[collector]
+        return _configured_interval(collector) if value is None else value
 
     def stale_after_s(self, collector: str) -> float:
         """A dataset is stale once it is older than this many poll intervals (plus slack)."""
-        return self.stale_factor * self.intervals[collector] + 10.0
+        return self.stale_factor * self.interval(collector) + 10.0
+
+
+def _configured_interval(collector: str) -> float:
+    """An interval its own rules file sets (only the warnings so far), in seconds."""
+    from collectors.domain.warning_rules import load_rules   # the rules' one strict loader
+    if collector != "warnings":
+        raise KeyError(f"no configured interval for collector {collector!r}")
+    return load_rules().interval_minutes * 60.0
 
 
 def default_source_url() -> str:

@@ -96,3 +96,47 @@ def tarea_load(points: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> pd
     per_node = per_node.reindex(total.index.union(per_node.index)).fillna(0).astype("int64").join(total)
     per_node["ami_ts"] = last_ts.isoformat()
     return per_node
+
+
+# ---- this year's peak, the latest 15-min point, and feeder heavy / overload ---------------
+
+def daily_peak(day_rows: pd.DataFrame, tree: Tree) -> pd.Series:
+    """Per node: the highest 15-min load (MW) of one day's rows; nodes without data are absent."""
+    curves = node_curves(feeder_buckets(day_rows), tree)
+    return curves.max(axis=1).dropna()
+
+
+def last_complete_quarter(now: datetime) -> pd.Timestamp:
+    """Start of the newest 15-min interval that has ended by `now`."""
+    return pd.Timestamp(now).floor(QUARTER) - QUARTER
+
+
+def quarter_points(rows: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """Mean active_mw and current_a per feeder and 15-min interval (ts = interval start)."""
+    starts = rows["ts"].dt.floor(QUARTER)
+    keep = (starts >= first) & (starts <= last)
+    return (rows[keep].assign(ts=starts[keep])
+            .groupby(["feeder_code", "ts"], as_index=False)[["active_mw", "current_a"]].mean())
+
+
+def point_load(points: pd.DataFrame, tree: Tree, at: pd.Timestamp) -> pd.Series:
+    """Per node: the sum of its feeders' means in the interval starting at `at` (MW)."""
+    at_point = points.loc[points["ts"] == at, ["feeder_code", "active_mw"]]
+    if at_point.empty:
+        return pd.Series(dtype="float64")
+    return tree.rollup(at_point, "feeder_code", upto="feeder")["active_mw"]
+
+
+def feeder_load_flags(rows: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> pd.DataFrame:
+    """Per node: heavy and overloaded feeders (load rate ≥ limit for n consecutive intervals)."""
+    n = cfg["consecutive_points"]
+    last = last_complete_quarter(now)
+    points = quarter_points(rows, last - (n - 1) * QUARTER, last)
+    rated = tree.nodes["rated_current_a"].reindex(points["feeder_code"]).to_numpy()
+    points = points.assign(rate=points["current_a"] / rated)
+    heavy = consecutive_flags(points, "feeder_code", "rate", last, n, cfg["feeder_heavy_rate"])
+    over = consecutive_flags(points, "feeder_code", "rate", last, n, cfg["feeder_overload_rate"])
+    flags = pd.DataFrame({"heavy_feeders": heavy, "overload_feeders": over}).fillna(False)
+    flags = flags.astype("int64").rename_axis("feeder_code").reset_index()
+    per_node = tree.rollup(flags, "feeder_code", upto="feeder")
+    return tree.complete(per_node, upto="feeder").astype("int64")

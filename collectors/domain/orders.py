@@ -76,9 +76,9 @@ def indicators(orders: pd.DataFrame, now: datetime, baseline_days: list[date],
     out["overdue_arrival"] = overdue.astype(int)
     out["open_not_arrived"] = not_arrived.astype(int)
     out["key_customer_overdue"] = (overdue & rep["key_customer"].astype(bool).to_numpy()).astype(int)
+    # on site (backlog "arrived"), and past the restoration limit counted from the arrival
     arrived = is_open & rep["arrived_at"].notna().to_numpy()
     late = arrived & (restore_deadline(rep, repair_limits["restore_minutes"]) < now_ts).to_numpy()
-    out["open_arrived"] = arrived.astype(int)
     out["overdue_restore"] = late.astype(int)
     return out
 
@@ -93,7 +93,7 @@ def node_kpis(orders: pd.DataFrame, tree: Tree, now: datetime, limits: dict) -> 
 
 
 SCALARS = ["repair_today", "repair_last_hour", "open_repair", "overdue_arrival", "open_not_arrived",
-           "key_customer_overdue"]
+           "key_customer_overdue", "overdue_restore"]
 
 
 def payloads(per_node: pd.DataFrame, baseline_days: list[str]) -> dict[str, dict]:
@@ -126,3 +126,25 @@ def active_nodes(per_node: pd.DataFrame, levels_index: pd.Index) -> pd.DataFrame
     """Every node down to feeder level, and the 台区 with something today or still open."""
     busy = per_node[["repair_today", "open_repair", "overdue_arrival"]].to_numpy().any(axis=1)
     return per_node[per_node.index.isin(levels_index) | busy]
+
+
+def countdowns(orders: pd.DataFrame, now: datetime, repair_limits: dict) -> pd.DataFrame:
+    """Every open repair order with its running time limit: arrival until the crew is there,
+    then restoration. minutes_left < 0 is past the limit; colour follows warn_share."""
+    rep = orders[open_repair_mask(orders)]
+    arrived = rep["arrived_at"].notna()
+    arrival_min = rep["area_type"].map(repair_limits["arrival_minutes"]).astype("float64")
+    restore_min = rep["area_type"].map(repair_limits["restore_minutes"]).astype("float64")
+    limit = restore_min.where(arrived, arrival_min)
+    start = rep["arrived_at"].where(arrived, rep["accepted_at"])
+    deadline = start + pd.to_timedelta(limit, unit="min")
+    now_ts = pd.Timestamp(now)
+    left = (deadline - now_ts).dt.total_seconds() / 60.0
+    used = (now_ts - start).dt.total_seconds() / 60.0 / limit
+    colour = np.select([left < 0, used >= repair_limits["warn_share"]], ["red", "yellow"], "normal")
+    return pd.DataFrame({
+        "order_no": rep["order_no"], "tarea_code": rep["tarea_code"],
+        "stage": np.where(arrived, "restore", "arrival"), "status": rep["status"],
+        "key_customer": rep["key_customer"].astype(bool), "accepted_at": rep["accepted_at"],
+        "deadline": deadline, "limit_min": limit, "minutes_left": left.round(1),
+        "used_share": used.round(4), "colour": colour}).reset_index(drop=True)

@@ -59,6 +59,7 @@ class AmiCollector(Collector):
 
     def datasets(self, now: datetime) -> list[Dataset]:
         per_node = kpi.tarea_load(self.points, self.tree, now, limits()["load"])
+        self.ctx.frames["ami.nodes"] = per_node.drop(columns="ami_ts")
         entries = {}
         for code, row in per_node.iterrows():
             total = int(row["tareas_total"]) if pd.notna(row["tareas_total"]) else 0

@@ -8,6 +8,8 @@ import pandas as pd
 
 from collectors.base import Collector
 from collectors.domain import orders as kpi
+from collectors.domain import sensitive
+from collectors.domain.lists import top_per_node
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed, upsert
 from collectors.publish import Dataset
@@ -96,12 +98,31 @@ class OrdersCollector(Collector):
         if self.state.empty:
             self.state = pd.DataFrame(columns=[c.name for c in wo_order.c] + ["area_type"])
             self.state = typed(self.state, times=(*STEP_COLS, "updated_at"))
-        per_node = kpi.node_kpis(self.state, self.tree, now, limits())
+        cfg = limits()
+        per_node = kpi.node_kpis(self.state, self.tree, now, cfg)
+        self.ctx.frames["orders.nodes"] = per_node
         days = per_node.attrs["baseline_days"]
         upper = self.tree.nodes.index[self.tree.nodes["level"] != "tarea"]
         entries = kpi.payloads(kpi.active_nodes(per_node, upper), days)
         entries[DEFAULT_ENTRY] = kpi.zero_payload(days)
-        return [Dataset("orders", now, entries)]
+        rep = cfg["repair"]
+        clocks = top_per_node(kpi.countdowns(self.state, now, rep), self.tree, "tarea_code",
+                              rep["countdown_levels"], ["minutes_left"], [True], rep["countdown_top"])
+        published = [Dataset("orders", now, entries), Dataset("countdowns", now, clocks)]
+        return published + self._sensitive(now, cfg["sensitive"])
+
+    def _sensitive(self, now: datetime, cfg: dict) -> list[Dataset]:
+        """Sensitive orders need OMS (a group of calls with no known outage): wait for it."""
+        outages, scope = self.ctx.frames.get("outages.outages"), self.ctx.frames.get("outages.scope")
+        if outages is None or scope is None:
+            return []
+        frequent = self.ctx.frames.get("outages.frequent", pd.DataFrame({"level": []}))["level"]
+        flags = sensitive.classify(self.state, cfg, frequent, outages, scope)
+        per_node = sensitive.node_kpis(self.state, flags, self.tree, now, cfg)
+        self.ctx.frames["orders.sensitive"] = per_node
+        lists = top_per_node(sensitive.listing(self.state, flags, now, cfg), self.tree, "tarea_code",
+                             cfg["list_levels"], ["accepted_at", "order_no"], [False, False], cfg["list_top"])
+        return [Dataset("sensitive", now, sensitive.payloads(per_node, lists, self.tree))]
 
 
 def _lifecycle_broken(df: pd.DataFrame) -> pd.Series:

@@ -11,10 +11,13 @@ import pandas as pd
 
 from collectors.base import Collector
 from collectors.domain import outages as kpi
+from collectors.domain import reliability
+from collectors.domain.lists import top_per_node
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed, upsert
 from collectors.publish import Dataset
 from collectors.sources.schema import oms_outage, oms_outage_tarea
+from config.limits import limits
 
 SOURCE = "OMS"
 KEY = ["outage_id"]
@@ -22,6 +25,7 @@ TYPES = ("planned", "temporary", "fault")
 EQUIPMENT = ("feeder", "tarea", "lv_line")
 STATUSES = ("scheduled", "active", "restored", "cancelled")
 RETAIN_DAYS = 62   # frequent-outage rule looks back 60 days
+TIMES = ("start_at", "reported_at", "etr", "restored_at", "notice_published_at", "updated_at")
 
 
 class OutagesCollector(Collector):
@@ -61,8 +65,7 @@ class OutagesCollector(Collector):
                  v.timestamp("restored_at", latest, optional=True)]
         good, rejects = v.apply_rules(batches["oms_outage"], rules, source=SOURCE,
                                       table="oms_outage", key=KEY)
-        good = typed(good, times=("start_at", "reported_at", "etr", "restored_at", "notice_published_at",
-                                  "updated_at"), numbers=("customers",))
+        good = typed(good, times=TIMES, numbers=("customers",))
         conflict = conflicts_within(good, KEY, "updated_at")
         rejects += [v.reject_record(r, source=SOURCE, table="oms_outage", key=KEY, field="outage_id",
                                     rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
@@ -92,8 +95,26 @@ class OutagesCollector(Collector):
     def datasets(self, now: datetime) -> list[Dataset]:
         if self.outages.empty:
             empty = pd.DataFrame(columns=[c.name for c in oms_outage.c])
-            self.outages = typed(empty, times=("start_at", "restored_at", "etr", "updated_at"))
-        per_node = kpi.node_kpis(self.outages, self.scope, self.tree, now)
-        entries = {code: {k: int(val) for k, val in row.items()} for code, row in per_node.iterrows()}
+            self.outages = typed(empty, times=TIMES, numbers=("customers",))
+        self.ctx.frames["outages.outages"] = self.outages
+        self.ctx.frames["outages.scope"] = self.scope
+        cfg = limits()["outages"]
+        counts = kpi.node_kpis(self.outages, self.scope, self.tree, now)
+        pairs = reliability.outage_pairs(self.outages, self.scope, self.tree, now, cfg["sustained_minutes"])
+        frequent = reliability.frequent_tareas(pairs, now, cfg["frequent"])
+        self.ctx.frames["outages.frequent"] = frequent
+        per_node = counts.join(reliability.frequent_counts(frequent, self.tree), how="outer").fillna(0)
+        stats = reliability.node_kpis(pairs, self.tree, now).reindex(per_node.index)
+        entries = {code: {**{k: int(val) for k, val in row.items()}, **_reliability(stats.loc[code])}
+                   for code, row in per_node.astype("int64").iterrows()}
         entries["_active"] = kpi.active_list(self.outages, self.scope, self.tree, now)
-        return [Dataset("outages", now, entries)]
+        lists = top_per_node(frequent.reset_index(), self.tree, "tarea_code", cfg["list_levels"],
+                             ["level", "tarea_code"], [False, True], cfg["list_top"])
+        return [Dataset("outages", now, entries), Dataset("frequent_outages", now, lists)]
+
+
+def _reliability(row: pd.Series) -> dict:
+    """Customer-hours and month-to-date indices; None where a node has no customers."""
+    out = {k: None if pd.isna(row[k]) else round(float(row[k]), 12)
+           for k in ("customer_hours_active", "customer_hours_mtd", "saidi_mtd_h", "saifi_mtd", "rs1_mtd")}
+    return {**out, "interruptions_mtd": int(row["interruptions_mtd"])}

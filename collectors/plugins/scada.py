@@ -12,10 +12,12 @@ from collectors.frames import conflicts_within, typed
 from collectors.publish import Dataset
 from collectors.sources.schema import scada_feeder_load
 from config.limits import limits
+from sqlalchemy import extract, func, select
 
 SOURCE = "SCADA"
 KEY = ["feeder_code", "ts"]
 VALUES = ["active_mw", "current_a"]
+DAY = pd.Timedelta(days=1)
 
 
 def last_year(day: pd.Timestamp) -> pd.Timestamp:
@@ -34,6 +36,7 @@ class ScadaCollector(Collector):
         self.rows = pd.DataFrame(columns=[*KEY, *VALUES, "updated_at"])   # yesterday + today
         self.day: pd.Timestamp | None = None
         self.last_year_curves = pd.DataFrame()
+        self.daily_peaks: dict[pd.Timestamp, pd.Series] = {}
 
     def collect(self) -> dict[str, pd.DataFrame]:
         now = pd.Timestamp(self.ctx.clock.now())
@@ -47,17 +50,41 @@ class ScadaCollector(Collector):
             scada_feeder_load, (t >= today - pd.Timedelta(days=1)) & (t <= now + pd.Timedelta(minutes=5)))}
 
     def _start_day(self, today: pd.Timestamp) -> None:
-        """New day: last year's curves are read once; older rows leave the state."""
+        """New day: last year's curves and yesterday's peak are read once; older rows leave."""
         ly = last_year(today)
+        self.last_year_curves = kpi.node_curves(kpi.feeder_buckets(self._history(ly, ly + DAY)), self.tree)
+        self._read_daily_peaks(today)
+        if not self.rows.empty:
+            self.rows = self.rows[self.rows["ts"] >= today - DAY]
+        self.day = today
+
+    def _history(self, start: pd.Timestamp, end: pd.Timestamp, quarters_only: bool = False) -> pd.DataFrame:
         t = scada_feeder_load.c.ts
-        hist = self.ctx.source.read_table(scada_feeder_load, (t >= ly) & (t < ly + pd.Timedelta(days=1)))
+        where = (t >= start) & (t < end)
+        if quarters_only:  # a 1-min history is sampled at 15-min resolution: cheap for a year
+            where &= (extract("minute", t) % 15 == 0)
+        hist = self.ctx.source.read_table(scada_feeder_load, where)
         hist, _ = v.apply_rules(hist, self.rules(datetime.max), source=SOURCE,
                                 table="scada_feeder_load", key=KEY)
-        self.last_year_curves = kpi.node_curves(kpi.feeder_buckets(typed(hist, times=("ts",), numbers=VALUES)),
-                                                self.tree)
-        if not self.rows.empty:
-            self.rows = self.rows[self.rows["ts"] >= today - pd.Timedelta(days=1)]
-        self.day = today
+        return typed(hist, times=("ts",), numbers=VALUES)
+
+    def _read_daily_peaks(self, today: pd.Timestamp) -> None:
+        """Per node and day of this year before today, the highest 15-min load; each day is read once."""
+        year_start = today.replace(month=1, day=1)
+        self.daily_peaks = {d: p for d, p in self.daily_peaks.items() if year_start <= d < today}
+        first = self.ctx.source.read(select(func.min(scada_feeder_load.c.ts))
+                                     .where(scada_feeder_load.c.ts >= year_start)).iat[0, 0]
+        if first is None:
+            return
+        for day in pd.date_range(max(pd.Timestamp(first).normalize(), year_start), today - DAY):
+            if day not in self.daily_peaks:
+                self.daily_peaks[day] = kpi.daily_peak(self._history(day, day + DAY, quarters_only=True),
+                                                       self.tree)
+
+    def year_peak(self) -> pd.Series:
+        """Per node: this year's highest 15-min load before today (MW)."""
+        peaks = [p for p in self.daily_peaks.values() if not p.empty]
+        return pd.concat(peaks, axis=1).max(axis=1) if peaks else pd.Series(dtype="float64")
 
     def rules(self, now: datetime) -> list[v.Rule]:
         latest = now + timedelta(minutes=5) if now != datetime.max else now
@@ -95,20 +122,42 @@ class ScadaCollector(Collector):
             "last_year": self.last_year_curves,
         }
         current = kpi.current_load(today_rows, tree, now, limits()["load"]["fresh_minutes"])
+        at = kpi.last_complete_quarter(now)
+        vs_peak = self.peak_frame(now, at).reindex(current.index)
+        self.ctx.frames["scada.nodes"] = vs_peak
         entries = {}
         for code, row in current.iterrows():
             curve = {name: _curve(frame, code) for name, frame in curves.items()}
             peak = max((x for x in curve["today"] if x is not None), default=None)
+            p = vs_peak.loc[code]
             entries[code] = {
                 "load_mw": round(float(row["active_mw"]), 4),
                 "load_rate": None if pd.isna(row["load_rate"]) else round(float(row["load_rate"]), 6),
                 "feeders_reporting": int(row["feeders_reporting"]),
                 "feeders_total": int(row["feeders_total"]),
                 "peak_today_mw": peak, **{f"curve_{k}": c for k, c in curve.items()},
+                "load_15min_mw": _num(p["load_15min_mw"]), "load_15min_at": at.isoformat(),
+                "peak_year_mw": _num(p["peak_year_mw"]), "load_vs_peak": _num(p["load_vs_peak"]),
+                "heavy_feeders": int(p["heavy_feeders"]), "overload_feeders": int(p["overload_feeders"]),
             }
         latest = today_rows["ts"].max()
         as_of = latest.to_pydatetime() if pd.notna(latest) else now
         return [Dataset("load", as_of, entries)]
+
+    def peak_frame(self, now: datetime, at: pd.Timestamp) -> pd.DataFrame:
+        """Per node: the latest complete 15-min load against this year's peak, feeder flags."""
+        cfg = limits()["load"]
+        window = self.rows[self.rows["ts"] >= at - (cfg["consecutive_points"] - 1) * kpi.QUARTER]
+        point = kpi.point_load(kpi.quarter_points(window, at, at), self.tree, at)
+        frame = kpi.feeder_load_flags(window, self.tree, now, cfg)
+        frame["load_15min_mw"] = point.reindex(frame.index)
+        frame["peak_year_mw"] = self.year_peak().reindex(frame.index)
+        frame["load_vs_peak"] = frame["load_15min_mw"] / frame["peak_year_mw"].where(frame["peak_year_mw"] > 0)
+        return frame
+
+
+def _num(value, digits: int = 6):
+    return None if pd.isna(value) else round(float(value), digits)
 
 
 def _curve(frame: pd.DataFrame, code: str) -> list:

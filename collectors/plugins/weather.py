@@ -47,8 +47,12 @@ class WeatherCollector(Collector):
         obs = self.obs[self.obs["ts"] <= pd.Timestamp(now)]
         entries = {}
         if obs.empty:
+            self.ctx.frames["weather.daily_max"] = pd.DataFrame({
+                "district_code": pd.Series(dtype=object), "day": pd.Series(dtype="datetime64[us]"),
+                "temperature_c": pd.Series(dtype="float64")})
             return [Dataset("weather", now, entries)]
         daily_max = obs.groupby(["district_code", obs["ts"].dt.normalize()])["temperature_c"].max()
+        self.ctx.frames["weather.daily_max"] = daily_max.rename_axis(["district_code", "day"]).reset_index()
         today = pd.Timestamp(now).normalize()
         latest = obs.sort_values("ts").drop_duplicates("district_code", keep="last").set_index("district_code")
         for code, row in latest.iterrows():

@@ -1,0 +1,227 @@
+"""The "逢停必较" audit: every loss of supply the devices saw against what OMS was told.
+
+Evidence comes from SCADA breaker events (trip → close, per feeder) and AMI last-gasp events
+(power_off → power_on, per concentrator or meter). The rules [ASSUMED design, DOMAIN.md; numbers
+in config/limits.yaml `audit`, definitions in docs/kpis.md]:
+
+1. Device episodes: an off event to the next on event of the same device (ongoing if none).
+2. 台区 episodes: overlapping device episodes of one 台区 merged; "whole" when its concentrator
+   went off (not only some meters). A 台区 episode whose feeder tripped within the match window
+   of it is part of that feeder episode.
+3. Each episode is matched to the OMS outage (not cancelled) on the same equipment, whose start
+   is nearest and within ± match_window of the episode's start. Same equipment: a feeder episode
+   its feeder; a 台区 episode its 台区 (as the equipment or in the scope) or its feeder.
+4. A case is one OMS outage with the episodes matched to it, or one unmatched episode. A case is
+   audited when it lasted over must_report minutes. Unmatched and older than report_within:
+   应报未报 (unreported). Matched and reported more than report_within after the first event:
+   迟报 (late). Matched and the scope (台区 set) or customer count off by more than
+   scope_tolerance, or the ETR passed by more than etr_grace with no update: 报送不规范.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from collectors.domain.intervals import island_ids
+from collectors.domain.tree import Tree
+
+FLAGS = ("unreported", "late", "wrong_scope", "wrong_customers", "stale_etr")
+CASE_COLUMNS = ["case_id", "start", "end", "ongoing", "kind", "equipment", "episodes", "duration_min",
+                "reported", "must_report", "pending", "report_delay_min", "observed_tareas",
+                "reported_tareas", "observed_customers", "reported_customers", "irregular", *FLAGS]
+EVENT_COLUMNS = ["case_id", "event_id", "device", "code", "event", "ts"]
+
+
+def device_episodes(events: pd.DataFrame, device: str, off: str, on: str) -> pd.DataFrame:
+    """One row per off event that follows no other off of its device, with the next on event."""
+    e = events.sort_values([device, "ts", "event_id"]).reset_index(drop=True)
+    same = e[device].eq(e[device].shift())
+    starts = e["event"].eq(off) & ~(same & e["event"].shift().eq(off))
+    is_on = e["event"].eq(on)
+    next_ts = e["ts"].where(is_on).groupby(e[device]).bfill()
+    next_id = e["event_id"].where(is_on).groupby(e[device]).bfill()
+    # Between two starts there is always an "on" (a start follows no off), so the next "on"
+    # after a start closes that start's episode and no later one.
+    s = e[starts].assign(end=next_ts[starts], on_id=next_id[starts])
+    return s.rename(columns={"ts": "start", "event_id": "off_id"})
+
+
+def tarea_episodes(ami: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """台区 episodes, and the device episodes with the id of the 台区 episode they belong to."""
+    ami = ami.assign(dev=ami["meter_id"].where(ami["device"] == "meter", ami["tarea_code"]))
+    dev = device_episodes(ami, "dev", "power_off", "power_on")
+    dev = dev.assign(end_f=dev["end"].fillna(pd.Timestamp(now)), ongoing=dev["end"].isna(),
+                     whole=dev["device"] == "concentrator")
+    dev["island"] = island_ids(dev, "tarea_code", start="start", end="end_f")
+    grouped = dev.sort_values("start").groupby("island")
+    eps = pd.DataFrame({"tarea_code": grouped["tarea_code"].first(), "start": grouped["start"].min(),
+                        "end": grouped["end_f"].max(), "ongoing": grouped["ongoing"].any(),
+                        "whole": grouped["whole"].any(), "ep_id": "T:" + grouped["off_id"].first()})
+    eps.loc[eps["ongoing"], "end"] = pd.NaT
+    dev["ep_id"] = dev["island"].map(eps["ep_id"])
+    return eps.reset_index(drop=True), dev
+
+
+def fold_into_feeders(tareas: pd.DataFrame, feeders: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
+    """For each 台区 episode, the feeder episode it belongs to (NaN if none)."""
+    both = tareas[["ep_id", "feeder_code", "start"]].merge(
+        feeders[["ep_id", "feeder_code", "start"]], on="feeder_code", suffixes=("", "_f"))
+    both["gap"] = (both["start"] - both["start_f"]).abs()
+    near = both[both["gap"] <= window].sort_values("gap").drop_duplicates("ep_id")
+    return tareas["ep_id"].map(near.set_index("ep_id")["ep_id_f"])
+
+
+def episodes(breaker: pd.DataFrame, ami: pd.DataFrame, tree: Tree, now: datetime,
+             window: pd.Timedelta) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Audit episodes (feeder and unfolded 台区), observed 台区 per episode, and the events."""
+    parent = tree.nodes["parent_code"]
+    fdev = device_episodes(breaker, "feeder_code", "trip", "close")
+    feeders = pd.DataFrame({"ep_id": "F:" + fdev["off_id"], "kind": "feeder", "equipment": fdev["feeder_code"],
+                            "feeder_code": fdev["feeder_code"], "start": fdev["start"], "end": fdev["end"]})
+    teps, tdev = tarea_episodes(ami, now)
+    teps["feeder_code"] = teps["tarea_code"].map(parent)
+    teps["owner"] = fold_into_feeders(teps, feeders, window).fillna(teps["ep_id"])
+    own = teps[teps["owner"] == teps["ep_id"]]
+    eps = pd.concat([feeders, pd.DataFrame({
+        "ep_id": own["ep_id"], "kind": "tarea", "equipment": own["tarea_code"],
+        "feeder_code": own["feeder_code"], "start": own["start"], "end": own["end"]})], ignore_index=True)
+    observed = teps[["owner", "tarea_code", "whole"]].rename(columns={"owner": "ep_id"})
+    owner_of = teps.set_index("ep_id")["owner"]
+    events = pd.concat([
+        _event_rows(fdev, "breaker", "feeder_code", "trip", "close", "F:" + fdev["off_id"]),
+        _event_rows(tdev, tdev["device"], "dev", "power_off", "power_on", tdev["ep_id"].map(owner_of))],
+        ignore_index=True)
+    return eps, observed, events
+
+
+def _event_rows(dev: pd.DataFrame, device, code_col: str, off: str, on: str, ep: pd.Series) -> pd.DataFrame:
+    offs = pd.DataFrame({"ep_id": ep, "event_id": dev["off_id"], "device": device, "code": dev[code_col],
+                         "event": off, "ts": dev["start"]})
+    ons = pd.DataFrame({"ep_id": ep, "event_id": dev["on_id"], "device": device, "code": dev[code_col],
+                        "event": on, "ts": dev["end"]}).dropna(subset=["event_id"])
+    return pd.concat([offs, ons])
+
+
+def match(eps: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
+    """Episode id → the matched OMS outage id (nearest start within the window)."""
+    live = outages[outages["status"] != "cancelled"]
+    keys = pd.concat([live[["outage_id", "equipment_code"]].set_axis(["outage_id", "key"], axis=1),
+                      scope[["outage_id", "tarea_code"]].set_axis(["outage_id", "key"], axis=1)])
+    keys = keys.merge(live[["outage_id", "start_at", "reported_at"]], on="outage_id").drop_duplicates()
+    ep_keys = pd.concat([eps[["ep_id", "equipment", "start"]].set_axis(["ep_id", "key", "start"], axis=1),
+                         eps.loc[eps["kind"] == "tarea", ["ep_id", "feeder_code", "start"]]
+                         .set_axis(["ep_id", "key", "start"], axis=1)])
+    cand = ep_keys.merge(keys, on="key")
+    cand["gap"] = (cand["start_at"] - cand["start"]).abs()
+    cand = cand[cand["gap"] <= window].sort_values(["gap", "reported_at", "outage_id"])
+    return cand.drop_duplicates("ep_id").set_index("ep_id")["outage_id"]
+
+
+def cases(eps: pd.DataFrame, observed: pd.DataFrame, matched: pd.Series, outages: pd.DataFrame,
+          scope: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> pd.DataFrame:
+    """One row per case with its flags (see the module docstring)."""
+    now_ts = pd.Timestamp(now)
+    eps = eps.assign(case_id=eps["ep_id"].map(matched).fillna(eps["ep_id"]),
+                     end_f=eps["end"].fillna(now_ts), ongoing=eps["end"].isna())
+    g = eps.groupby("case_id")
+    c = pd.DataFrame({"start": g["start"].min(), "end": g["end_f"].max(), "ongoing": g["ongoing"].any(),
+                      "kind": g["kind"].first(), "equipment": g["equipment"].first(),
+                      "episodes": g.size()})
+    c.loc[c["ongoing"], "end"] = pd.NaT
+    c["duration_min"] = (c["end"].fillna(now_ts) - c["start"]).dt.total_seconds() / 60.0
+    report = outages.set_index("outage_id").reindex(c.index)
+    c["reported"] = report["reported_at"].notna()
+    c.loc[c["reported"], "equipment"] = report["equipment_code"]
+    c.loc[c["reported"], "kind"] = report["equipment_type"]
+    c["must_report"] = c["duration_min"] > cfg["must_report_minutes"]
+    within = pd.Timedelta(minutes=cfg["report_within_minutes"])
+    c["unreported"] = c["must_report"] & ~c["reported"] & (now_ts - c["start"] > within)
+    c["pending"] = c["must_report"] & ~c["reported"] & ~c["unreported"]
+    c["report_delay_min"] = (report["reported_at"] - c["start"]).dt.total_seconds() / 60.0
+    c["late"] = c["must_report"] & c["reported"] & (report["reported_at"] - c["start"] > within)
+    c = c.join(_scope_checks(eps, observed, report, scope, tree, cfg["scope_tolerance"]))
+    c["wrong_scope"] &= c["must_report"] & c["reported"]
+    c["wrong_customers"] &= c["must_report"] & c["reported"]
+    etr_over = report["restored_at"].fillna(now_ts) - report["etr"]
+    c["stale_etr"] = (c["must_report"] & c["reported"]
+                      & (etr_over > pd.Timedelta(minutes=cfg["etr_grace_minutes"])).fillna(False))
+    c["irregular"] = c["wrong_scope"] | c["wrong_customers"] | c["stale_etr"]
+    return c.rename_axis("case_id").reset_index()
+
+
+def _scope_checks(eps, observed, report, scope, tree, tolerance) -> pd.DataFrame:
+    """Observed against reported scope: the 台区 sets and the customer counts."""
+    seen = observed.merge(eps[["ep_id", "case_id"]], on="ep_id")
+    customers = tree.nodes["customers"]
+    per_case = seen.groupby("case_id")
+    obs_tareas = per_case["tarea_code"].nunique()
+    all_whole = per_case["whole"].all()
+    obs_customers = seen.drop_duplicates(["case_id", "tarea_code"]).assign(
+        c=lambda d: d["tarea_code"].map(customers)).groupby("case_id")["c"].sum()
+    reported = scope[scope["outage_id"].isin(report.index)].drop_duplicates()
+    pairs = seen[["case_id", "tarea_code"]].drop_duplicates().assign(seen=True).merge(
+        reported.rename(columns={"outage_id": "case_id"}).assign(told=True), how="outer",
+        on=["case_id", "tarea_code"])
+    pairs = pairs[pairs["case_id"].isin(obs_tareas.index)]
+    differ = (pairs["seen"].isna() | pairs["told"].isna()).groupby(pairs["case_id"]).sum()
+    out = pd.DataFrame(index=report.index)
+    out["observed_tareas"] = obs_tareas.reindex(out.index).fillna(0).astype("int64")
+    out["reported_tareas"] = reported.groupby("outage_id")["tarea_code"].nunique().reindex(out.index)
+    out["observed_customers"] = obs_customers.where(all_whole).reindex(out.index)
+    out["reported_customers"] = report["customers"]
+    out["wrong_scope"] = (differ.reindex(out.index) / out["observed_tareas"].where(out["observed_tareas"] > 0)
+                          > tolerance).fillna(False)
+    off = (out["reported_customers"] - out["observed_customers"]).abs() / out["observed_customers"].where(
+        out["observed_customers"] > 0)
+    out["wrong_customers"] = (off > tolerance).fillna(False)
+    return out
+
+
+def audit(breaker: pd.DataFrame, ami: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame,
+          tree: Tree, now: datetime, cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All cases with their flags, and the events behind each case (case_id, event rows)."""
+    window = pd.Timedelta(minutes=cfg["match_window_minutes"])
+    if breaker.empty and ami.empty:
+        return _empty_cases(), pd.DataFrame(columns=EVENT_COLUMNS)
+    eps, observed, events = episodes(breaker, ami, tree, now, window)
+    if eps.empty:
+        return _empty_cases(), pd.DataFrame(columns=EVENT_COLUMNS)
+    matched = match(eps, outages, scope, window)
+    c = cases(eps, observed, matched, outages, scope, tree, now, cfg)
+    events = events.assign(case_id=events["ep_id"].map(matched).fillna(events["ep_id"]))
+    return c, events.drop(columns="ep_id")
+
+
+def _empty_cases() -> pd.DataFrame:
+    flags = {"ongoing", "reported", "must_report", "pending", "irregular", *FLAGS}
+    dtype = {c: "datetime64[us]" if c in ("start", "end") else bool if c in flags
+             else object if c in ("case_id", "kind", "equipment") else "float64" for c in CASE_COLUMNS}
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtype.items()})
+
+
+def month_rates(c: pd.DataFrame, tree: Tree, now: datetime) -> pd.DataFrame:
+    """Per node, over audited cases that started this month and are decided (not pending):
+    counts, and the reporting completeness, timeliness and accuracy rates."""
+    start = pd.Timestamp(now).normalize().replace(day=1)
+    done = c[c["must_report"] & ~c["pending"] & (c["start"] >= start)]
+    leaf = pd.DataFrame({"code": done["equipment"], "must_report": 1,
+                         "reported": done["reported"].astype(int),
+                         "on_time": (done["reported"] & ~done["late"]).astype(int),
+                         "accurate": (done["reported"] & ~done["irregular"]).astype(int),
+                         **{f: done[f].astype(int) for f in (*FLAGS, "irregular")}})
+    per_node = tree.complete(tree.rollup(leaf, "code", upto="tarea"), upto="station").astype("int64")
+    must = per_node["must_report"].where(per_node["must_report"] > 0)
+    per_node["completeness"] = per_node["reported"] / must
+    per_node["timeliness"] = per_node["on_time"] / must
+    per_node["accuracy"] = per_node["accurate"] / per_node["reported"].where(per_node["reported"] > 0)
+    return per_node
+
+
+def findings(c: pd.DataFrame) -> pd.DataFrame:
+    """Cases with at least one flag, with the list of their flags."""
+    flagged = c[c[list(FLAGS)].any(axis=1)].copy()
+    names = np.array(FLAGS)
+    flagged["flags"] = [names[row].tolist() for row in flagged[list(FLAGS)].to_numpy(dtype=bool)]
+    return flagged

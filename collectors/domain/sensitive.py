@@ -1,0 +1,161 @@
+"""Repeat calls (重复来电) and sensitive orders (敏感工单), each with its reasons (docs/kpis.md).
+
+Input `orders`: the orders collector's state (latest version per order, the last weeks plus every
+open order). Every rule is [ASSUMED] (DOMAIN.md) and every number is in config/limits.yaml,
+section `sensitive`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from collectors.domain.tree import Tree
+
+REASONS = ("repeat_escalated", "billing_anomaly", "escalation_channel", "keyword", "key_customer",
+           "frequent_outage", "group_no_outage")
+FREQUENT_LEVELS = {"yellow": 1, "orange": 2, "red": 3}
+
+
+def _pairs(orders: pd.DataFrame, on: str) -> pd.DataFrame:
+    """Every (earlier a, later b) pair of orders sharing `on`; ties broken by order number."""
+    cols = ["order_no", on, "order_type", "subtype", "accepted_at", "restored_at", "status"]
+    side = orders.loc[orders[on].notna(), cols]
+    pairs = side.merge(side, on=on, suffixes=("_a", "_b"))
+    later = ((pairs["accepted_at_b"] > pairs["accepted_at_a"])
+             | ((pairs["accepted_at_b"] == pairs["accepted_at_a"]) & (pairs["order_no_b"] > pairs["order_no_a"])))
+    return pairs[later]
+
+
+def repeat_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
+    """True for an order that repeats an earlier one of the same account (repair: or phone)
+    and subtype: a repair while the first is open or within repeat_repair_hours of it, any
+    other order within repeat_other_days."""
+    found = []
+    for on in ("customer_id", "phone"):
+        p = _pairs(orders, on)
+        same = (p["subtype_a"] == p["subtype_b"]) & (p["order_type_a"] == p["order_type_b"])
+        gap = p["accepted_at_b"] - p["accepted_at_a"]
+        repair = same & (p["order_type_a"] == "repair")
+        still_open = (p["restored_at_a"] > p["accepted_at_b"]) | (
+            p["restored_at_a"].isna() & (p["status_a"] != "cancelled"))
+        hit = repair & (still_open | (gap <= pd.Timedelta(hours=cfg["repeat_repair_hours"])))
+        if on == "customer_id":  # other orders repeat by account only
+            hit |= same & (p["order_type_a"] != "repair") & (gap <= pd.Timedelta(days=cfg["repeat_other_days"]))
+        found.append(p.loc[hit, "order_no_b"])
+    return orders["order_no"].isin(pd.concat(found))
+
+
+def escalated_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
+    """True for an account's escalate_calls-th (or later) order within escalate_days."""
+    p = _pairs(orders, "customer_id")
+    recent = p[p["accepted_at_b"] - p["accepted_at_a"] < pd.Timedelta(days=cfg["escalate_days"])]
+    earlier = recent.groupby("order_no_b").size()
+    return orders["order_no"].map(earlier).fillna(0).add(1).ge(cfg["escalate_calls"]).to_numpy()
+
+
+def billing_anomaly(orders: pd.DataFrame, cfg: dict) -> pd.Series:
+    """A billing order whose text states a bill ≥ ratio × the 12-month average, or a bad reading."""
+    text = orders["content"].fillna("").astype(str)
+    ratio = pd.to_numeric(text.str.extract(cfg["billing_ratio_pattern"], expand=False), errors="coerce")
+    reading = text.str.contains("|".join(map(re.escape, cfg["abnormal_reading_keywords"])))
+    return orders["subtype"].isin(cfg["billing_subtypes"]) & ((ratio >= cfg["billing_ratio_at_least"]) | reading)
+
+
+def group_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
+    """Repair orders that are at least the group_calls-th from their 台区 within group_minutes."""
+    rep = orders[orders["order_type"] == "repair"].sort_values(["tarea_code", "accepted_at", "order_no"])
+    if rep.empty:
+        return pd.Series(False, index=orders.index)
+    area = pd.factorize(rep["tarea_code"])[0].astype("int64")
+    secs = ((rep["accepted_at"] - rep["accepted_at"].min()).dt.total_seconds()).astype("int64").to_numpy()
+    span = int(secs.max()) + cfg["group_minutes"] * 60 + 1
+    key = area * span + secs          # sorted: 台区 first, then time
+    first = np.searchsorted(key, key - cfg["group_minutes"] * 60, side="right")
+    count = np.arange(len(key)) - first + 1
+    return pd.Series(count >= cfg["group_calls"], index=rep.index).reindex(orders.index, fill_value=False)
+
+
+def known_outage(orders: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame) -> pd.Series:
+    """True where an OMS outage (not cancelled) covered the order's 台区 when it was accepted."""
+    live = outages[outages["status"] != "cancelled"][["outage_id", "equipment_code", "start_at", "restored_at"]]
+    covered = pd.concat([scope[["outage_id", "tarea_code"]],
+                         live.rename(columns={"equipment_code": "tarea_code"})[["outage_id", "tarea_code"]]])
+    spans = covered.merge(live[["outage_id", "start_at", "restored_at"]], on="outage_id")
+    hits = orders[["order_no", "tarea_code", "accepted_at"]].merge(spans, on="tarea_code")
+    inside = (hits["start_at"] <= hits["accepted_at"]) & (
+        hits["restored_at"].isna() | (hits["restored_at"] >= hits["accepted_at"]))
+    return orders["order_no"].isin(hits.loc[inside, "order_no"])
+
+
+def classify(orders: pd.DataFrame, cfg: dict, frequent: pd.Series, outages: pd.DataFrame,
+             scope: pd.DataFrame) -> pd.DataFrame:
+    """One row per order: repeat flag, one boolean column per reason, and `sensitive`.
+
+    `frequent` maps 台区 code → frequent-outage level (1 yellow … 3 red).
+    """
+    text = orders["content"].fillna("").astype(str)
+    min_level = FREQUENT_LEVELS[cfg["frequent_outage_level"]]
+    group = group_calls(orders, cfg)
+    group_candidates = orders[group]
+    flags = pd.DataFrame({
+        "repeat": repeat_calls(orders, cfg),
+        "repeat_escalated": escalated_calls(orders, cfg),
+        "billing_anomaly": billing_anomaly(orders, cfg),
+        "escalation_channel": orders["channel"].isin(cfg["channels"]),
+        "keyword": text.str.contains("|".join(map(re.escape, cfg["keywords"]))),
+        "key_customer": orders["key_customer"].astype(bool),
+        "frequent_outage": orders["tarea_code"].map(frequent).fillna(0).ge(min_level),
+        "group_no_outage": group & ~orders["order_no"].isin(
+            group_candidates.loc[known_outage(group_candidates, outages, scope), "order_no"]),
+    }, index=orders.index)
+    flags["sensitive"] = flags[list(REASONS)].any(axis=1)
+    return flags
+
+
+def in_window(orders: pd.DataFrame, now: datetime, hours: float) -> pd.Series:
+    now_ts = pd.Timestamp(now)
+    return (orders["accepted_at"] > now_ts - pd.Timedelta(hours=hours)) & (orders["accepted_at"] <= now_ts)
+
+
+def node_kpis(orders: pd.DataFrame, flags: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> pd.DataFrame:
+    """Per node, over orders accepted in the last window_hours: sensitive and repeat counts,
+    one count per reason, media escalations, and sensitive orders per 10,000 customers."""
+    recent = in_window(orders, now, cfg["window_hours"])
+    f = flags[recent]
+    sens = f["sensitive"]
+    leaf = pd.DataFrame({"tarea_code": orders.loc[recent, "tarea_code"].to_numpy(),
+                         "sensitive": sens.astype(int).to_numpy(),
+                         "repeat_calls": f["repeat"].astype(int).to_numpy(),
+                         "media_escalations": (sens & (orders.loc[recent, "channel"] == cfg["media_channel"]))
+                         .astype(int).to_numpy(),
+                         **{f"reason_{r}": f[r].astype(int).to_numpy() for r in REASONS}})
+    per_node = tree.complete(tree.rollup(leaf, "tarea_code", upto="tarea"), upto="feeder").astype("int64")
+    customers = tree.nodes["customers"].reindex(per_node.index)
+    per_node["sensitive_per_10k"] = per_node["sensitive"] / (customers / 1e4).where(customers > 0)
+    return per_node
+
+
+def listing(orders: pd.DataFrame, flags: pd.DataFrame, now: datetime, cfg: dict) -> pd.DataFrame:
+    """The sensitive orders of the window, newest first, each with its reasons."""
+    pick = flags["sensitive"] & in_window(orders, now, cfg["window_hours"])
+    f = flags[pick]
+    names = np.array(REASONS)
+    reasons = [names[row].tolist() for row in f[list(REASONS)].to_numpy(dtype=bool)]
+    o = orders[pick]
+    return pd.DataFrame({"order_no": o["order_no"], "tarea_code": o["tarea_code"],
+                         "order_type": o["order_type"], "subtype": o["subtype"],
+                         "channel": o["channel"], "accepted_at": o["accepted_at"],
+                         "status": o["status"], "repeat": f["repeat"], "reasons": reasons})
+
+
+def payloads(per_node: pd.DataFrame, lists: dict[str, list[dict]], tree: Tree) -> dict[str, dict]:
+    """Per node down to feeder level, and per 台区 with a sensitive order: counts and the list."""
+    upper = tree.nodes.index[tree.nodes["level"] != "tarea"]
+    shown = per_node[per_node.index.isin(upper) | (per_node["sensitive"] > 0)]
+    counts = shown.drop(columns="sensitive_per_10k").astype("int64").to_dict("index")
+    rate = shown["sensitive_per_10k"].round(9).astype(object).where(shown["sensitive_per_10k"].notna(), None)
+    return {code: {**{k: int(x) for k, x in counts[code].items()}, "sensitive_per_10k": rate[code],
+                   "orders": lists.get(code, [])} for code in shown.index}

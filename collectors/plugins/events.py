@@ -1,0 +1,129 @@
+"""SCADA breaker events and AMI last-gasp events → the "逢停必较" audit against OMS.
+
+The audit needs the OMS outages too: it reads the outages collector's state from the shared
+context (`outages.outages`, `outages.scope`), and refuses to run before that is loaded, so that
+no outage is called unreported only because OMS was not read yet. It shares the feeders whose
+breaker is open now (`events.tripped`) for the key-customer supply status.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from collectors.base import Collector
+from collectors.domain import audit as kpi
+from collectors.domain import validation as v
+from collectors.domain.lists import json_records, top_per_node
+from collectors.frames import conflicts_within, typed
+from collectors.publish import Dataset
+from collectors.sources.schema import ami_power_event, scada_breaker_event
+from config.limits import limits
+
+KEY = ["event_id"]
+TABLES = {"scada_breaker_event": ("SCADA", scada_breaker_event, "feeder_code", "feeder", ("trip", "close")),
+          "ami_power_event": ("AMI", ami_power_event, "tarea_code", "tarea", ("power_off", "power_on"))}
+DEVICES = ("concentrator", "meter")
+
+
+class OmsNotLoaded(RuntimeError):
+    pass
+
+
+class EventsCollector(Collector):
+    name = "events"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.events = {name: pd.DataFrame() for name in TABLES}
+
+    def collect(self) -> dict[str, pd.DataFrame]:
+        since = self.ctx.clock.now() - timedelta(days=limits()["audit"]["events_days"])
+        return {name: self.poll(table) if name in self.watermarks
+                else self.ctx.source.read_table(table, table.c.ts >= since)
+                for name, (_, table, *_rest) in TABLES.items()}
+
+    def rules(self, name: str, now: datetime) -> list[v.Rule]:
+        _, _, code_col, level, kinds = TABLES[name]
+        latest = now + timedelta(minutes=5)
+        rules = [*v.required("event_id", code_col, "event", "ts", "updated_at"), v.text("event_id", 40),
+                 v.known_code(code_col, self.tree.codes(level)), v.one_of("event", kinds),
+                 v.timestamp("ts", latest), v.timestamp("updated_at", latest)]
+        if name == "ami_power_event":
+            rules += [v.one_of("device", DEVICES),
+                      v.Rule("meter_id", "required_for_meter",
+                             lambda df: (df["device"] == "meter") & df["meter_id"].isna())]
+        return rules
+
+    def absorb(self, batches, now: datetime) -> list[dict]:
+        rejects = []
+        horizon = pd.Timestamp(now) - pd.Timedelta(days=limits()["audit"]["events_days"])
+        for name, raw in batches.items():
+            source = TABLES[name][0]
+            good, bad = v.apply_rules(raw, self.rules(name, now), source=source, table=name, key=KEY)
+            good = typed(good, times=("ts", "updated_at"))
+            conflict = conflicts_within(good, KEY, "updated_at")
+            bad += [v.reject_record(r, source=source, table=name, key=KEY, field="event_id",
+                                    rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
+            both = pd.concat([self.events[name], good[~conflict]], ignore_index=True) \
+                if not self.events[name].empty else good[~conflict]
+            both = both.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
+            self.events[name] = both[both["ts"] >= horizon].reset_index(drop=True)
+            rejects += bad
+        return rejects
+
+    def datasets(self, now: datetime) -> list[Dataset]:
+        outages, scope = self.ctx.frames.get("outages.outages"), self.ctx.frames.get("outages.scope")
+        if outages is None or scope is None:
+            raise OmsNotLoaded("OMS outages not loaded yet: the audit waits for the outages collector")
+        cfg = limits()["audit"]
+        breaker, ami = self.events["scada_breaker_event"], self.events["ami_power_event"]
+        cases, events = kpi.audit(breaker, ami, outages, scope, self.tree, now, cfg)
+        self.ctx.frames["events.tripped"] = self._tripped(breaker)
+        rates = kpi.month_rates(cases, self.tree, now)
+        lists = top_per_node(self._listing(kpi.findings(cases), events, outages, cfg), self.tree,
+                             "equipment", cfg["list_levels"], ["start"], [False], cfg["findings_top"])
+        pending = cases[cases["pending"]].groupby("equipment").size().rename("pending") \
+            .rename_axis("code").reset_index()
+        waiting = self.tree.rollup(pending, "code", upto="tarea")["pending"] if not pending.empty else pd.Series()
+        entries = {code: {"month": _month(row), "pending": int(waiting.get(code, 0)),
+                          "findings": lists.get(code, [])} for code, row in rates.iterrows()}
+        return [Dataset("audit", now, entries)]
+
+    @staticmethod
+    def _tripped(breaker: pd.DataFrame) -> pd.DataFrame:
+        if breaker.empty:
+            return pd.DataFrame(columns=["feeder_code", "since"])
+        eps = kpi.device_episodes(breaker, "feeder_code", "trip", "close")
+        open_now = eps[eps["end"].isna()]
+        return pd.DataFrame({"feeder_code": open_now["feeder_code"], "since": open_now["start"]})
+
+    @staticmethod
+    def _listing(found: pd.DataFrame, events: pd.DataFrame, outages: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+        """Each finding with its evidence: the events, and the report (None when absent)."""
+        if found.empty:
+            return found
+        ev = events[events["case_id"].isin(found["case_id"])].sort_values("ts")
+        shown = ev.groupby("case_id").head(cfg["evidence_events"])
+        by_case = {case: json_records(part.drop(columns="case_id")) for case, part in shown.groupby("case_id")}
+        counts = ev.groupby("case_id").size()
+        report_cols = ["outage_id", "outage_type", "equipment_type", "equipment_code", "customers",
+                       "start_at", "reported_at", "etr", "restored_at", "status"]
+        reports = {r["outage_id"]: r for r in json_records(
+            outages[outages["outage_id"].isin(found["case_id"])][report_cols])}
+        cols = ["case_id", "equipment", "kind", "start", "end", "duration_min", "report_delay_min",
+                "observed_tareas", "reported_tareas", "observed_customers", "reported_customers", "flags"]
+        out = found[cols].copy()
+        out["duration_min"] = out["duration_min"].round(1)
+        out["report_delay_min"] = out["report_delay_min"].round(1)
+        out["events"] = out["case_id"].map(by_case)
+        out["events_total"] = out["case_id"].map(counts).fillna(0).astype("int64")
+        out["report"] = out["case_id"].map(reports)
+        return out
+
+
+def _month(row: pd.Series) -> dict:
+    counts = ("must_report", "reported", "on_time", "accurate", "irregular", *kpi.FLAGS)
+    rates = ("completeness", "timeliness", "accuracy")
+    return {**{k: int(row[k]) for k in counts},
+            **{k: None if pd.isna(row[k]) else round(float(row[k]), 6) for k in rates}}
