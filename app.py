@@ -21,13 +21,12 @@ from datetime import datetime
 from pathlib import Path
 
 from collectors.embedded_redis import EmbeddedRedis, die_with_parent
-from collectors.redis_schema import PREFIX, connect
+from collectors.redis_schema import PROCESSES, connect
 from config import VAR_DIR
 from config.clock import ENV_VAR as CLOCK_ENV
 from config.clock import Clock
 
 log = logging.getLogger("peakwatch")
-SUPERVISOR_KEY = f"{PREFIX}:processes"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -77,7 +76,7 @@ class Child:
 
 def record(redis_url: str, child: Child, event: str) -> None:
     try:
-        connect(redis_url).hset(SUPERVISOR_KEY, child.name, json.dumps({
+        connect(redis_url).hset(PROCESSES, child.name, json.dumps({
             "pid": child.process.pid if child.process else None, "restarts": child.restarts,
             "last_event": event, "at": datetime.now().isoformat(timespec="seconds")}))
     except Exception as exc:  # Redis may be the thing that is down; supervision goes on

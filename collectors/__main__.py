@@ -19,6 +19,7 @@ from collectors.plugins import REGISTRY
 from collectors.redis_schema import connect
 from collectors.runner import Runner
 from collectors.sources.adapter import SourceAdapter
+from collectors.watchdog import Watchdog
 from config import settings as settings_mod
 from config.clock import Clock
 
@@ -63,9 +64,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
 
+    client = runners[0].client
+    watchdog = Watchdog(runners, client, hang_after_s=settings.hang_after_s)
     wait_for_topology(runners[0], lambda: stop["now"])
     if stop["now"]:
         return 0
+    watchdog.check_wipe()   # claims the epoch for this process
+    watchdog.start()
     for r in runners:
         interval = r.collector.interval_s
         # the topology just ran; every other collector starts at once

@@ -29,9 +29,12 @@ def conflicts_within(batch: pd.DataFrame, key: list[str], version: str) -> pd.Se
 
 
 def upsert(state: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Newest version per key wins (rows re-read in the overlap window change nothing)."""
+    """Newest version per key wins (rows re-read in the overlap window change nothing).
+
+    The result is indexed by the key, unnamed, so that the key column stays unambiguous.
+    """
+    keyed = new.set_index(key, drop=False).rename_axis(None)
     if state.empty:
-        return new.drop_duplicates(key, keep="last").set_index(key, drop=False)
-    both = pd.concat([state, new.set_index(key, drop=False)])
-    both = both.sort_values("updated_at", kind="stable")
+        return keyed[~keyed.index.duplicated(keep="last")]
+    both = pd.concat([state, keyed]).sort_values("updated_at", kind="stable")
     return both[~both.index.duplicated(keep="last")]

@@ -6,6 +6,8 @@
                                quiet 台区 and give their value once, under "_default"
   pw:health              hash  collector -> JSON (last success, duration, rows, rejects, error)
   pw:rejects             list  newest first, JSON rejected rows with their reasons (bounded)
+  pw:epoch               string written by the running collectors; gone means Redis was wiped
+  pw:processes           hash  child -> JSON (pid, restarts, last event), kept by app.py
   pw:warnings:state      hash  node -> JSON WarningState (the hysteresis memory across restarts)
   pw:wh:<node>           zset  warning level changes at the node and below, JSON, scored by
                                the change's time (epoch s of the naive CST time); bounded by age
@@ -23,6 +25,8 @@ VERSIONS = f"{PREFIX}:versions"
 AS_OF = f"{PREFIX}:asof"
 HEALTH = f"{PREFIX}:health"
 REJECTS = f"{PREFIX}:rejects"
+EPOCH = f"{PREFIX}:epoch"
+PROCESSES = f"{PREFIX}:processes"
 REJECTS_KEPT = 2000
 DEFAULT_ENTRY = "_default"
 WARNING_STATE = f"{PREFIX}:warnings:state"

@@ -40,6 +40,7 @@ class Settings:
     source_timeout_s: float
     watermark_overlap_s: float
     stale_factor: float
+    hang_after_s: float
     intervals: dict[str, float] = field(default_factory=dict)
     tick_ms: int = 2000
     wall_tick_ms: int = 5000
@@ -80,8 +81,10 @@ def load() -> Settings:
         scenario=env.get("PEAKWATCH_SCENARIO", "normal"),
         seed=int(env.get("PEAKWATCH_SEED", "20260715")),
         source_timeout_s=_float("PEAKWATCH_SOURCE_TIMEOUT", 10.0),
-        watermark_overlap_s=_float("PEAKWATCH_WATERMARK_OVERLAP", 120.0),
+        watermark_overlap_s=_float("PEAKWATCH_WATERMARK_OVERLAP", 3600.0),
         stale_factor=_float("PEAKWATCH_STALE_FACTOR", 3.0),
+        # a cycle running longer than this is hung: the collectors process exits and restarts
+        hang_after_s=_float("PEAKWATCH_HANG_AFTER", 600.0),
         intervals=intervals,
         tick_ms=int(_float("PEAKWATCH_TICK_MS", 2000)),
         wall_tick_ms=int(_float("PEAKWATCH_WALL_TICK_MS", 5000)),

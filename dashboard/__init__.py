@@ -1,6 +1,7 @@
 """The Dash app: factory, layout shell, shared components, and the read side of Redis."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dash
@@ -20,6 +21,16 @@ THEME_DARK = "/assets/vendor/bootswatch-darkly.min.css"
 THEME_LIGHT = "/assets/vendor/bootswatch-flatly.min.css"
 
 
+MAX_REQUEST_BYTES = 1 << 20   # no legitimate callback payload comes near 1 MB
+log = logging.getLogger("dashboard")
+
+
+def _keep_last_values(err: Exception):
+    """A callback that fails leaves the screen as it was (no traceback reaches the browser)."""
+    log.exception("callback failed: %s", err)
+    return None   # Dash turns None into no_update for every output
+
+
 def create_app(settings=None) -> dash.Dash:
     settings = settings or settings_mod.load()
     if not settings.redis_url:
@@ -30,8 +41,9 @@ def create_app(settings=None) -> dash.Dash:
         assets_folder=str(ROOT_DIR / "assets"), assets_ignore=r"^bootswatch-",
         external_stylesheets=[{"href": THEME_DARK, "rel": "stylesheet", "id": "theme-css"}],
         title=t("app_title"), update_title=None, serve_locally=True,
-        suppress_callback_exceptions=True, compress=False,
+        suppress_callback_exceptions=True, compress=False, on_error=_keep_last_values,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.server.register_blueprint(create_blueprint(runtime.store))
     from dashboard import shell
     from dashboard.callbacks import overview, shell as shell_callbacks  # noqa: F401  (registers callbacks)

@@ -9,6 +9,11 @@ from flask import Blueprint, jsonify, request
 from dashboard.store import RedisUnavailable, Store
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+RECENT_REJECTS = 20
+
+
+def valid_code(code) -> bool:
+    return isinstance(code, str) and bool(CODE.match(code))
 
 
 def error(status: int, message: str, **extra):
@@ -37,7 +42,8 @@ def create_blueprint(store_factory) -> Blueprint:
             h["age_s"] = _age(now, h.get("last_success"))
             h["stale"] = h["age_s"] is None or h["age_s"] > (h.get("stale_after_s") or float("inf"))
         return jsonify({"redis": {"ok": redis_ok}, "now": now.isoformat(timespec="seconds"),
-                        "collectors": collectors, "datasets": store.staleness(store.as_of().keys())})
+                        "collectors": collectors, "datasets": store.staleness(store.as_of().keys()),
+                        "processes": store.processes(), "rejects": store.rejects(RECENT_REJECTS)})
 
     @api.get("/api/v1/versions")
     def versions():
@@ -60,7 +66,7 @@ def create_blueprint(store_factory) -> Blueprint:
         code = request.args.get("region") or store.city_code()
         if code is None:
             return error(503, "topology not loaded yet")
-        if not CODE.match(code):
+        if not valid_code(code):
             return error(400, "malformed region code", region=code[:40])
         if store.node(code) is None:
             return error(404, "unknown region", region=code)

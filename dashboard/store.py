@@ -48,6 +48,14 @@ class Store:
         raw = self._call(self.client.hgetall, keys.HEALTH)
         return {k: json.loads(v) for k, v in raw.items()}
 
+    def rejects(self, count: int) -> list[dict]:
+        """The newest rejected rows, with source, table, key, field and rule."""
+        return [json.loads(r) for r in self._call(self.client.lrange, keys.REJECTS, 0, count - 1)]
+
+    def processes(self) -> dict[str, dict]:
+        """What the all-in-one supervisor recorded: pid, restarts, last event (empty in production)."""
+        return {k: json.loads(v) for k, v in self._call(self.client.hgetall, keys.PROCESSES).items()}
+
     def entry(self, dataset: str, code: str):
         return self.entries(dataset, [code])[0]
 

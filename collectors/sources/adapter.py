@@ -6,11 +6,13 @@ psycopg `cancel()`), so a slow or locked source can never hang a collector.
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Table, create_engine, event, select, type_coerce
+from sqlalchemy import Table, create_engine, event, make_url, select, type_coerce
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import NullType
 from sqlalchemy.engine import Engine
 
@@ -24,6 +26,9 @@ def raw_select(table: Table):
     return select(*[type_coerce(c, NullType()).label(c.name) for c in table.c])
 
 
+INTERRUPT_GRACE_S = 0.5
+
+
 class SourceError(RuntimeError):
     """The source could not answer: unreachable, locked, slow or broken."""
 
@@ -34,7 +39,14 @@ class SourceTimeout(SourceError):
 
 def make_engine(url: str, timeout_s: float) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": timeout_s, "check_same_thread": False})
+        # No pool: a connection per read, so a source file that is gone or replaced is seen as
+        # down at once, instead of being read through a stale open descriptor. mode=rw: a
+        # missing file is an error, not a new empty database.
+        path = make_url(url).database
+        engine = create_engine(
+            "sqlite://", poolclass=NullPool,
+            creator=lambda: sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=timeout_s,
+                                            check_same_thread=False))
 
         @event.listens_for(engine, "connect")
         def _read_side(dbapi_conn, _record):
@@ -77,7 +89,8 @@ class SourceAdapter:
                 def fire():
                     timed_out.set()
                     _interrupt(raw)
-                timer = threading.Timer(self.timeout_s, fire)
+                # the driver's own lock/statement timeout speaks first; this is the backstop
+                timer = threading.Timer(self.timeout_s + INTERRUPT_GRACE_S, fire)
                 timer.start()
                 try:
                     result = conn.execute(stmt, params or {})

@@ -6,6 +6,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import components as c
 from dashboard import ids, runtime
+from dashboard.api import valid_code
 from dashboard.pages.overview import DATASETS, children_rows, node_data
 from dashboard.store import RedisUnavailable
 
@@ -39,8 +40,8 @@ def orders_patch(orders: dict | None) -> Patch:
     prevent_initial_call=True,
 )
 def refresh(versions, code, rendered, lang):
-    if not versions or not code:
-        raise PreventUpdate
+    if not versions or not valid_code(code) or not isinstance(versions, dict):
+        raise PreventUpdate   # a forged or half-loaded request gets nothing
     changed = changed_datasets(versions, rendered)
     if not changed:
         raise PreventUpdate
