@@ -48,9 +48,13 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s simulator %(levelname)s %(message)s", stream=sys.stderr)
     stop = threading.Event()
+    booting = [True]
 
     def _stop(signum, _frame):
         stop.set()
+        if booting[0]:
+            # mid-backfill: leave now; the half-built database is marked not ready and rebuilt
+            raise SystemExit(0)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
 
@@ -62,6 +66,7 @@ def main(argv=None) -> int:
           f"{len(sim.topo.tareas)} 台区, {sim.topo.customers} customers, {time.time() - t0:.1f} s",
           file=sys.stderr, flush=True)
     print("simulator ready", flush=True)
+    booting[0] = False
     try:
         sim.run(clock, stop, tick_s=args.tick)
     finally:

@@ -160,6 +160,8 @@ class Simulation:
     def _plan_until(self, target: int) -> None:
         """Plan every hour before `target` (and planned outages 8 days beyond), in chunks."""
         target_h = (target // HOUR + 1) * HOUR
+        if self.planned_until >= target_h:
+            return
         batch = Batch()
         while self.planned_until < target_h:
             H = self.planned_until

@@ -132,7 +132,7 @@ REPEAT_DELAY = (35.0, 90.0)
 URGE_P = 0.25                             # 催办 when the crew has not arrived after 60 min
 COMPLAINT_AFTER_OUTAGE_P = 0.02           # per caller, outages over 4 h [ASSUMED]
 # crews: one repair crew per this many customers, at least 2 per 供电所 [ASSUMED]
-CUSTOMERS_PER_CREW = 9000
+CUSTOMERS_PER_CREW = 12000
 MIN_CREWS = 2
 CREW_RETURN = 15.0                        # minutes between jobs
 # lifecycle: arrival from acceptance (median, p95) [DOMAIN, ASSUMED: urban 22/45, rural 45/90]

@@ -119,3 +119,58 @@ def test_unreported_share_falls_in_its_configured_band(normal_month):
     lo, hi = P.REPORT_NEVER_BAND
     share = seen_unreported.mean()
     assert lo <= share <= hi, (share, len(truth))
+
+
+def test_every_loss_of_supply_sends_last_gasp_events(normal_month):
+    """Each whole 台区 out for longer than 45 s has a concentrator power_off and power_on."""
+    db, _ = normal_month
+    now = NORMAL_NOW.strftime("%Y-%m-%d %H:%M:%S.%f")
+    out = _read(db, """SELECT t.outage_id, t.tarea_code FROM sim_outage_tarea t
+                       WHERE t.share = 1 AND t.end_at < ?
+                       AND (julianday(t.end_at) - julianday(t.start_at)) * 86400 > 45""", params=(now,))
+    ev = _read(db, "SELECT tarea_code, event, ts FROM ami_power_event WHERE device = 'concentrator'")
+    have = set(zip(ev["tarea_code"], ev["event"]))
+    assert len(out) > 50
+    missing = [(t, e) for t in out["tarea_code"] for e in ("power_off", "power_on") if (t, e) not in have]
+    assert not missing
+
+
+def test_planned_outages_are_published_a_week_ahead_with_key_customer_notices(normal_month):
+    db, _ = normal_month
+    oms = _read(db, "SELECT * FROM oms_outage WHERE outage_type = 'planned'",
+                parse_dates=["start_at", "notice_published_at"])
+    assert len(oms) > 0
+    lead = (oms["start_at"] - oms["notice_published_at"]).dt.total_seconds() / 86400
+    assert (lead >= 7).all()
+    truth = _read(db, "SELECT * FROM sim_outage WHERE outage_type != 'fault'",
+                  parse_dates=["start_at", "notice_published_at"])
+    lead_h = (truth["start_at"] - truth["notice_published_at"]).dt.total_seconds() / 3600
+    assert (lead_h[truth["outage_type"] == "planned"] >= 7 * 24).all()
+    assert (lead_h[truth["outage_type"] == "temporary"] >= 24).all()
+    # published but not started: the public row says so
+    ahead = truth[(truth["notice_published_at"] <= NORMAL_NOW) & (truth["start_at"] > NORMAL_NOW)
+                  & (truth["cancelled"] == 0)]
+    public = _read(db, "SELECT outage_id, status FROM oms_outage").set_index("outage_id")["status"]
+    assert (public.reindex(ahead["outage_id"]) == "scheduled").all()
+    revs = _read(db, "SELECT outage_id, status, rev_at FROM sim_oms_rev WHERE outage_type != 'fault'")
+    first = revs.sort_values("rev_at").groupby("outage_id")["status"].first()
+    assert len(first) and (first == "scheduled").all()   # every one is announced before it starts
+    notices = _read(db, "SELECT * FROM sim_notice")
+    assert set(notices["step"]) <= {"2d", "12h", "30min"}
+
+
+def test_a_heatwave_afternoon_builds_a_backlog_of_overdue_orders(normal_month, heat_peak):
+    """Finite crews: on the 40 degC day the share of repair orders past the arrival limit climbs."""
+    def overdue_share(db, day=None):
+        o = _read(db, """SELECT g.area_type, o.accepted_at, o.arrived_at FROM wo_order o
+                         JOIN grid_node g ON g.code = o.tarea_code WHERE o.order_type = 'repair'
+                         AND o.arrived_at IS NOT NULL""", parse_dates=["accepted_at", "arrived_at"])
+        if day is not None:
+            o = o[o["accepted_at"].dt.date == day]
+        limit = o["area_type"].map({"urban": 45, "suburban": 90, "rural": 90, "remote": 120})
+        late = (o["arrived_at"] - o["accepted_at"]).dt.total_seconds() / 60 > limit
+        return late.groupby(o["accepted_at"].dt.hour >= 12).mean()
+    heat = overdue_share(heat_peak[0], HEAT_NOW.date())
+    normal = overdue_share(normal_month[0])
+    assert heat[True] > 2 * max(normal.max(), 0.02), (heat, normal)
+    assert heat[True] > heat[False]                   # worse in the afternoon than the morning
