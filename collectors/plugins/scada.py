@@ -72,14 +72,18 @@ class ScadaCollector(Collector):
         """Per node and day of this year before today, the highest 15-min load; each day is read once."""
         year_start = today.replace(month=1, day=1)
         self.daily_peaks = {d: p for d, p in self.daily_peaks.items() if year_start <= d < today}
-        first = self.ctx.source.read(select(func.min(scada_feeder_load.c.ts))
-                                     .where(scada_feeder_load.c.ts >= year_start)).iat[0, 0]
-        if first is None:
-            return
-        for day in pd.date_range(max(pd.Timestamp(first).normalize(), year_start), today - DAY):
+        day = year_start
+        while (day := self._next_day_with_data(day, today)) is not None:
             if day not in self.daily_peaks:
                 self.daily_peaks[day] = kpi.daily_peak(self._history(day, day + DAY, quarters_only=True),
                                                        self.tree)
+            day += DAY
+
+    def _next_day_with_data(self, since: pd.Timestamp, before: pd.Timestamp) -> pd.Timestamp | None:
+        """The first day on or after `since` with a reading (gaps cost one query, not one per day)."""
+        t = scada_feeder_load.c.ts
+        first = self.ctx.source.read(select(func.min(t)).where((t >= since) & (t < before))).iat[0, 0]
+        return None if first is None else pd.Timestamp(first).normalize()
 
     def year_peak(self) -> pd.Series:
         """Per node: this year's highest 15-min load before today (MW)."""
@@ -137,7 +141,7 @@ class ScadaCollector(Collector):
                 "feeders_total": int(row["feeders_total"]),
                 "peak_today_mw": peak, **{f"curve_{k}": c for k, c in curve.items()},
                 "load_15min_mw": _num(p["load_15min_mw"]), "load_15min_at": at.isoformat(),
-                "peak_year_mw": _num(p["peak_year_mw"]), "load_vs_peak": _num(p["load_vs_peak"]),
+                "peak_year_mw": _num(p["peak_year_mw"]), "load_vs_peak": _num(p["load_vs_peak"], 12),
                 "heavy_feeders": int(p["heavy_feeders"]), "overload_feeders": int(p["overload_feeders"]),
             }
         latest = today_rows["ts"].max()
