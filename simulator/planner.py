@@ -497,6 +497,9 @@ class Planner:
                       station, otype):
         """Customers out of supply call after a delay while the outage lasts; some call again."""
         share = P.CALL_SHARE["planned" if otype != "fault" else kind]
+        # fewer people notice and call at night [ASSUMED]: scale by the hour's call weight
+        w_hour = P.CALL_DIURNAL[int((start % DAY) // HOUR)] / (sum(P.CALL_DIURNAL) / 24)
+        share *= float(np.clip(w_hour, 0.3, 1.2))
         n = int(r.binomial(int(cust_each.sum()), share))
         # key customers without a working second source call the command center
         keys = []
