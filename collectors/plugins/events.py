@@ -126,4 +126,4 @@ def _month(row: pd.Series) -> dict:
     counts = ("must_report", "reported", "on_time", "accurate", "irregular", *kpi.FLAGS)
     rates = ("completeness", "timeliness", "accuracy")
     return {**{k: int(row[k]) for k in counts},
-            **{k: None if pd.isna(row[k]) else round(float(row[k]), 6) for k in rates}}
+            **{k: None if pd.isna(row[k]) else round(float(row[k]), 12) for k in rates}}
