@@ -1,5 +1,6 @@
 """Read-only JSON API, served from Redis: /api/health, /api/v1/versions, /api/v1/regions,
-/api/v1/summary. Errors are JSON with a 4xx/503 status, never a traceback."""
+/api/v1/summary, /api/v1/warnings, /api/v1/warnings/history. Errors are JSON with a 4xx/503
+status, never a traceback."""
 from __future__ import annotations
 
 import re
@@ -10,6 +11,8 @@ from dashboard.store import RedisUnavailable, Store
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 RECENT_REJECTS = 20
+HISTORY_DEFAULT = 200   # warning level changes per request
+HISTORY_MAX = 2000
 
 
 def valid_code(code) -> bool:
@@ -72,7 +75,44 @@ def create_blueprint(store_factory) -> Blueprint:
             return error(404, "unknown region", region=code)
         return jsonify(store.summary(code))
 
+    @api.get("/api/v1/warnings")
+    def warnings():
+        """Service warnings of the region and the evaluated nodes below it, with their reasons."""
+        store: Store = store_factory()
+        code, problem = _region(store)
+        if problem:
+            return problem
+        nodes = store.warnings_below(code)
+        names = store.entries("topology", [n["code"] for n in nodes])
+        for n, info in zip(nodes, names):
+            n.update(name=info["name"] if info else None, grid_level=info["level"] if info else None)
+        return jsonify({"region": code, "as_of": store.as_of().get("warnings"), "nodes": nodes})
+
+    @api.get("/api/v1/warnings/history")
+    def warnings_history():
+        """Level changes at the region and below, newest first (?limit=1..HISTORY_MAX)."""
+        store: Store = store_factory()
+        code, problem = _region(store)
+        if problem:
+            return problem
+        raw = request.args.get("limit", str(HISTORY_DEFAULT))
+        if not raw.isdigit() or not 1 <= int(raw) <= HISTORY_MAX:
+            return error(400, f"limit must be an integer from 1 to {HISTORY_MAX}", limit=raw[:20])
+        return jsonify({"region": code, "changes": store.warning_history(code, int(raw))})
+
     return api
+
+
+def _region(store: Store):
+    """The ?region= code (default: the city) and None, or None and the 4xx/503 to answer with."""
+    code = request.args.get("region") or store.city_code()
+    if code is None:
+        return None, error(503, "topology not loaded yet")
+    if not valid_code(code):
+        return None, error(400, "malformed region code", region=code[:40])
+    if store.node(code) is None:
+        return None, error(404, "unknown region", region=code)
+    return code, None
 
 
 def _age(now, iso):

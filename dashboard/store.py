@@ -122,4 +122,25 @@ class Store:
             "outage_transformer_areas": outages.get("outage_transformer_areas"),
             "stale": any(f["stale"] for f in fresh.values()),
             "datasets": fresh,
+            "warning": self.warning_brief(code),
         }
+
+    def warning_brief(self, code: str) -> dict | None:
+        """Level and reasons of a node's service warning; None where warnings are not evaluated."""
+        w = self.entry("warnings", code)
+        return None if w is None else {"level": w["level_name"], "reasons": w["reasons"]}
+
+    def warnings_below(self, code: str) -> list[dict]:
+        """The node's warning and those of every evaluated node below it, one tree level per read."""
+        out, frontier = [], [code]
+        while frontier:
+            found = [(c, w) for c, w in zip(frontier, self.entries("warnings", frontier)) if w]
+            out += [{"code": c, **w} for c, w in found]
+            kids = self.entries("topology", [f"children:{c}" for c, _ in found])
+            frontier = [k for group in kids if group for k in group]
+        return out
+
+    def warning_history(self, code: str, limit: int) -> list[dict]:
+        """Level changes at the node and below, newest first."""
+        raw = self._call(self.client.zrevrange, keys.warning_history_key(code), 0, limit - 1)
+        return [json.loads(r) for r in raw]
