@@ -45,6 +45,18 @@ TEXT = {
     "dataset_orders": ("工单", "orders"),
     "dataset_outages": ("停电", "outages"),
     "language": ("English", "中文"),
+    # ---- service warnings (issue 4) ----
+    "warnings_title": ("服务预警", "Service warnings"),
+    "warn_level_none": ("无预警", "No warning"),
+    "warn_level_yellow": ("黄色预警", "Yellow warning"),
+    "warn_level_orange": ("橙色预警", "Orange warning"),
+    "warn_level_red": ("红色预警", "Red warning"),
+    "warn_reasons": ("预警原因（{n}）", "Reasons ({n})"),
+    "warn_no_reason": ("各项指标均未达到预警阈值", "No dimension reaches a threshold"),
+    "warn_assumed": ("（假定阈值）", " (assumed threshold)"),
+    "warn_since": ("{t} 起", "since {t}"),
+    "warn_pending": ("待定：{level}（已连续{n}次）", "Pending: {level} ({n} in a row)"),
+    "warn_season_gate": ("非迎峰度夏季节（6–10月），不发布预警", "Out of season (June–October): no warnings"),
 }
 
 DEFAULT_LANG = "zh"

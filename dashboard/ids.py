@@ -23,6 +23,8 @@ OV_ORDERS_CHART = "ov-orders-chart"
 OV_OPEN = "ov-open"
 OV_OUTAGES = "ov-outages"
 OV_CHILDREN = "ov-children"
+OV_WARNINGS = "ov-warnings"            # the warning tiles of the node and its children
+OV_WARN_RENDERED = "ov-warn-rendered"  # dcc.Store: warnings/topology versions the tiles show
 
 
 def age(dataset: str) -> dict:

@@ -5,9 +5,9 @@ from dash import Input, Output, Patch, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import components as c
-from dashboard import ids, runtime
+from dashboard import ids, runtime, warning_tiles
 from dashboard.api import valid_code
-from dashboard.pages.overview import DATASETS, children_rows, node_data
+from dashboard.pages.overview import DATASETS, WARNING_VERSIONS, children_rows, node_data
 from dashboard.store import RedisUnavailable
 
 
@@ -62,3 +62,20 @@ def refresh(versions, code, rendered, lang):
     out[6] = c.children_table(kids, lang) if kids else no_update
     out[7] = versions
     return out
+
+
+@callback(
+    Output(ids.OV_WARNINGS, "children"), Output(ids.OV_WARN_RENDERED, "data"),
+    Input(ids.VERSIONS, "data"),
+    State(ids.OV_REGION, "data"), State(ids.OV_WARN_RENDERED, "data"), State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def refresh_warnings(versions, code, rendered, lang):
+    """The warning tiles, re-rendered only when a warnings evaluation (or the tree) was published."""
+    wanted = {k: (versions or {}).get(k) for k in WARNING_VERSIONS}
+    if not versions or not valid_code(code) or wanted == rendered:
+        raise PreventUpdate
+    try:
+        return warning_tiles.row(runtime.store(), code, lang), wanted
+    except RedisUnavailable:
+        raise PreventUpdate  # the banner says so; the last tiles stay on screen

@@ -6,13 +6,14 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import components as c
-from dashboard import ids, runtime
+from dashboard import ids, runtime, warning_tiles
 from dashboard.i18n import t
 from dashboard.store import RedisUnavailable
 
 dash.register_page(__name__, path="/", name="nav_overview", nav=True, order=0)
 
 DATASETS = ("load", "orders", "outages")
+WARNING_VERSIONS = ("warnings", "topology")   # the warning tiles change with these
 
 
 def node_data(store, code: str) -> dict:
@@ -50,12 +51,15 @@ def view(code: str | None = None):
         data = node_data(store, code)
         versions = store.versions()
         kids = children_rows(store, code)
+        warnings_row = warning_tiles.row(store, code, lang)
     except RedisUnavailable:
         return message(t("redis_down", lang))
     return html.Div([
         dcc.Store(id=ids.OV_REGION, data=code),
         dcc.Store(id=ids.OV_RENDERED, data=versions),
         breadcrumb(store, code, lang),
+        dcc.Store(id=ids.OV_WARN_RENDERED, data={k: versions.get(k) for k in WARNING_VERSIONS}),
+        dbc.Row(warnings_row, id=ids.OV_WARNINGS, className="g-2 mb-2"),
         dbc.Row([
             dbc.Col(c.tile(t("load", lang), "load", html.Div(c.load_body(data["load"], lang), id=ids.OV_LOAD)), md=3),
             dbc.Col(c.tile(t("repair_today", lang), "orders",
