@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from collectors.domain.tree import Tree
+from collectors.domain.validation import to_datetime
+from collectors.frames import SeenRows
 from collectors.publish import Dataset
 from collectors.sources.adapter import SourceAdapter
 from config.clock import Clock
@@ -33,6 +35,9 @@ class Context:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
+FUTURE_TOLERANCE = pd.Timedelta(minutes=5)   # source clocks run a little ahead
+
+
 class TreeNotLoaded(RuntimeError):
     pass
 
@@ -50,6 +55,8 @@ class Collector(ABC):
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.watermarks: dict[str, datetime | None] = {}
+        self._seen: dict[str, SeenRows] = {}          # per polled table
+        self._pending: dict[str, pd.Series] = {}     # hashes of this cycle's rows, until absorbed
 
     @property
     def interval_s(self) -> float:
@@ -74,18 +81,34 @@ class Collector(ABC):
         """Aggregate the state into the datasets this collector publishes."""
 
     def poll(self, table) -> pd.DataFrame:
-        return self.ctx.source.poll(table, self.watermarks.get(table.name),
-                                    self.ctx.settings.watermark_overlap_s)
+        """Rows written since the watermark (minus the overlap) that were not absorbed before."""
+        frame = self.ctx.source.poll(table, self.watermarks.get(table.name),
+                                     self.ctx.settings.watermark_overlap_s)
+        fresh, hashes = self._seen.setdefault(table.name, SeenRows()).split(frame)
+        self._pending[table.name] = hashes
+        return fresh
 
-    def advance(self, table_name: str, frame: pd.DataFrame) -> None:
-        """Move a table's watermark to the newest write seen (only after a successful cycle)."""
+    def advance(self, table_name: str, frame: pd.DataFrame, now: datetime) -> None:
+        """Move a table's watermark to the newest plausible write seen (after a successful cycle).
+
+        A row stamped in the future is rejected by validation; it must not drag the watermark
+        past the rows still to come.
+        """
         if frame.empty:
             return
-        newest = pd.to_datetime(frame["updated_at"], errors="coerce").max()
+        stamps = to_datetime(frame["updated_at"])
+        newest = stamps[stamps <= pd.Timestamp(now) + FUTURE_TOLERANCE].max()
         if pd.notna(newest):
             old = self.watermarks.get(table_name)
             newest = newest.to_pydatetime()
             self.watermarks[table_name] = max(old, newest) if old else newest
+
+    def _commit_seen(self) -> None:
+        overlap = timedelta(seconds=self.ctx.settings.watermark_overlap_s)
+        for table_name, hashes in self._pending.items():
+            mark = self.watermarks.get(table_name)
+            self._seen[table_name].commit(hashes, mark - overlap if mark else None)
+        self._pending.clear()
 
     def cycle(self, now: datetime) -> tuple[Cycle, list[Dataset]]:
         if self.needs_tree:
@@ -94,5 +117,6 @@ class Collector(ABC):
         result = Cycle(rows_in=sum(len(f) for f in batches.values()))
         result.rejects = self.absorb(batches, now)
         for table_name, frame in batches.items():
-            self.advance(table_name, frame)
+            self.advance(table_name, frame, now)
+        self._commit_seen()
         return result, self.datasets(now)

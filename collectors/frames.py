@@ -38,3 +38,34 @@ def upsert(state: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFrame:
         return keyed[~keyed.index.duplicated(keep="last")]
     both = pd.concat([state, keyed]).sort_values("updated_at", kind="stable")
     return both[~both.index.duplicated(keep="last")]
+
+
+class SeenRows:
+    """Rows already absorbed, by content hash, kept for as long as the overlap can re-read them.
+
+    The watermark overlap re-reads up to an hour of rows on every poll; dropping the ones already
+    absorbed before validation keeps a poll's cost proportional to what actually changed.
+    A row whose content changed hashes differently and goes through validation again.
+    """
+
+    def __init__(self):
+        self.hashes = pd.Series(dtype="datetime64[us]")   # content hash -> updated_at
+
+    @staticmethod
+    def hash_rows(frame: pd.DataFrame) -> pd.Series:
+        return pd.util.hash_pandas_object(frame.astype("string").fillna("\x00"), index=False)
+
+    def split(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+        """The rows not seen before, and their hashes (to commit once they are absorbed)."""
+        if frame.empty:
+            return frame, pd.Series(dtype="datetime64[us]")
+        hashes = self.hash_rows(frame).to_numpy()
+        fresh = ~pd.Index(hashes).isin(self.hashes.index)
+        stamps = to_datetime(frame["updated_at"]).to_numpy()
+        return frame[fresh], pd.Series(stamps[fresh], index=hashes[fresh])
+
+    def commit(self, hashes: pd.Series, horizon) -> None:
+        """Remember absorbed rows; forget those the overlap window can no longer reach."""
+        merged = pd.concat([self.hashes, hashes]) if not self.hashes.empty else hashes
+        merged = merged[~merged.index.duplicated(keep="last")]
+        self.hashes = merged[~(merged < pd.Timestamp(horizon))] if horizon is not None else merged

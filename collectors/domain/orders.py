@@ -83,10 +83,21 @@ def indicators(orders: pd.DataFrame, now: datetime, baseline_days: list[date],
     return out
 
 
+def relevant(orders: pd.DataFrame, now: datetime, baseline_days: list[date]) -> pd.DataFrame:
+    """The orders any indicator can count: repairs of today, of the baseline days, or still open.
+
+    The state spans the 35-day lookback; aggregating only these keeps a cycle's cost to a few days.
+    """
+    rep = orders[orders["order_type"] == "repair"]
+    day = rep["accepted_at"].dt.normalize()
+    wanted = pd.DatetimeIndex([pd.Timestamp(d) for d in baseline_days] + [pd.Timestamp(now).normalize()])
+    return rep[day.isin(wanted) | open_repair_mask(rep)]
+
+
 def node_kpis(orders: pd.DataFrame, tree: Tree, now: datetime, limits: dict) -> pd.DataFrame:
     base_cfg = limits["baseline"]
     days = same_type_days(now.date(), base_cfg["same_type_days"], base_cfg["lookback_days"])
-    ind = indicators(orders, now, days, limits["repair"])
+    ind = indicators(relevant(orders, now, days), now, days, limits["repair"])
     per_node = tree.complete(tree.rollup(ind, "tarea_code", upto="tarea"), upto="feeder")
     per_node.attrs["baseline_days"] = [d.isoformat() for d in days]
     return per_node
