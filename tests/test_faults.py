@@ -183,3 +183,14 @@ def test_redis_down_web_tier_answers_with_status(web_app):
     assert tick.status_code == 200 and tick.get_json()["ok"] is False
     assert client.get("/api/health").status_code == 503
     assert client.get("/api/v1/summary?region=PC").status_code == 503
+
+
+def test_a_row_stamped_in_the_future_does_not_hide_later_rows(setup, source_url, redis_client):
+    _, orders, _ = setup
+    write(source_url, order("F1", NOW - timedelta(minutes=3), updated=NOW + timedelta(days=400)))
+    assert orders.run_once()
+    assert any(json.loads(r)["key"] == "F1" for r in redis_client.lrange("pw:rejects", 0, -1))
+    assert orders.collector.watermarks["wo_order"] <= NOW + timedelta(minutes=5)
+    write(source_url, order("F2", NOW - timedelta(minutes=1)))          # an ordinary row after it
+    assert orders.run_once()
+    assert_orders_match(redis_client, source_url, NOW)
