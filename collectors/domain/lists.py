@@ -16,17 +16,27 @@ def json_records(frame: pd.DataFrame) -> list[dict]:
     return out.to_dict("records")
 
 
-def top_per_node(rows: pd.DataFrame, tree: Tree, code_col: str, levels, sort_by: list[str],
-                 ascending: list[bool], top: int) -> dict[str, list[dict]]:
-    """For every node at `levels` with rows below it: its first `top` rows in sort order."""
+def head_per_node(rows: pd.DataFrame, tree: Tree, code_col: str, levels, sort_by: list[str],
+                  ascending: list[bool], top: int) -> dict[str, list]:
+    """For every node at `levels` with rows below it: the labels of its first `top` rows in order.
+    `rows` needs a unique index."""
     if rows.empty:
         return {}
     ordered = rows.sort_values(sort_by, ascending=ascending, kind="stable")
     anc = tree.ancestors.reindex(ordered[code_col].to_numpy())
-    lists: dict[str, list[dict]] = {}
+    heads: dict[str, list] = {}
     for level in levels:
-        keyed = ordered.assign(_node=anc[level].to_numpy()).dropna(subset=["_node"])
-        head = keyed.groupby("_node", sort=False).head(top)
-        for node, part in head.groupby("_node", sort=False):  # one group per node, not per row
-            lists[node] = json_records(part.drop(columns="_node"))
-    return lists
+        nodes = pd.Series(anc[level].to_numpy(), index=ordered.index).dropna()
+        picked = nodes.groupby(nodes, sort=False).head(top)
+        heads.update(picked.index.groupby(picked.to_numpy()))
+    return {node: list(labels) for node, labels in heads.items()}
+
+
+def top_per_node(rows: pd.DataFrame, tree: Tree, code_col: str, levels, sort_by: list[str],
+                 ascending: list[bool], top: int) -> dict[str, list[dict]]:
+    """For every node at `levels` with rows below it: its first `top` rows, as records."""
+    rows = rows.reset_index(drop=True)
+    heads = head_per_node(rows, tree, code_col, levels, sort_by, ascending, top)
+    shown = sorted({label for labels in heads.values() for label in labels})
+    records = dict(zip(shown, json_records(rows.loc[shown])))     # one conversion for all lists
+    return {node: [records[label] for label in labels] for node, labels in heads.items()}

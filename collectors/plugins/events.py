@@ -14,7 +14,7 @@ import pandas as pd
 from collectors.base import Collector
 from collectors.domain import audit as kpi
 from collectors.domain import validation as v
-from collectors.domain.lists import json_records, top_per_node
+from collectors.domain.lists import head_per_node, json_records
 from collectors.frames import conflicts_within, typed
 from collectors.publish import Dataset
 from collectors.sources.schema import ami_power_event, scada_breaker_event
@@ -81,13 +81,19 @@ class EventsCollector(Collector):
         cases, events = kpi.audit(breaker, ami, outages, scope, self.tree, now, cfg)
         self.ctx.frames["events.tripped"] = self._tripped(breaker)
         rates = kpi.month_rates(cases, self.tree, now)
-        lists = top_per_node(self._listing(kpi.findings(cases), events, outages, cfg), self.tree,
-                             "equipment", cfg["list_levels"], ["start"], [False], cfg["findings_top"])
+        found = kpi.findings(cases).reset_index(drop=True)
+        heads = head_per_node(found, self.tree, "equipment", cfg["list_levels"], ["start"], [False],
+                              cfg["findings_top"])
+        shown = found.loc[sorted({label for labels in heads.values() for label in labels})]
+        records = dict(zip(shown.index, json_records(self._listing(shown, events, outages, cfg))))
+        lists = {node: [records[label] for label in labels] for node, labels in heads.items()}
         pending = cases[cases["pending"]].groupby("equipment").size().rename("pending") \
             .rename_axis("code").reset_index()
         waiting = self.tree.rollup(pending, "code", upto="tarea")["pending"] if not pending.empty else pd.Series()
-        entries = {code: {"month": _month(row), "pending": int(waiting.get(code, 0)),
-                          "findings": lists.get(code, [])} for code, row in rates.iterrows()}
+        months = _months(rates)
+        waiting = waiting.reindex(rates.index, fill_value=0).astype("int64").to_dict()
+        entries = {code: {"month": months[code], "pending": waiting[code], "findings": lists.get(code, [])}
+                   for code in rates.index}
         return [Dataset("audit", now, entries)]
 
     @staticmethod
@@ -105,7 +111,9 @@ class EventsCollector(Collector):
             return found
         ev = events[events["case_id"].isin(found["case_id"])].sort_values("ts")
         shown = ev.groupby("case_id").head(cfg["evidence_events"])
-        by_case = {case: json_records(part.drop(columns="case_id")) for case, part in shown.groupby("case_id")}
+        by_case: dict[str, list[dict]] = {}
+        for case, record in zip(shown["case_id"], json_records(shown.drop(columns="case_id"))):
+            by_case.setdefault(case, []).append(record)   # a few events per listed finding
         counts = ev.groupby("case_id").size()
         report_cols = ["outage_id", "outage_type", "equipment_type", "equipment_code", "customers",
                        "start_at", "reported_at", "etr", "restored_at", "status"]
@@ -122,8 +130,9 @@ class EventsCollector(Collector):
         return out
 
 
-def _month(row: pd.Series) -> dict:
-    counts = ("must_report", "reported", "on_time", "accurate", "irregular", *kpi.FLAGS)
-    rates = ("completeness", "timeliness", "accuracy")
-    return {**{k: int(row[k]) for k in counts},
-            **{k: None if pd.isna(row[k]) else round(float(row[k]), 12) for k in rates}}
+def _months(rates: pd.DataFrame) -> dict[str, dict]:
+    """The month's counts and rates per node (rates None where a denominator is 0)."""
+    counts = rates[["must_report", "reported", "on_time", "accurate", "irregular", *kpi.FLAGS]].astype("int64")
+    ratios = rates[["completeness", "timeliness", "accuracy"]].astype("float64").round(12)
+    ratios = ratios.astype(object).where(ratios.notna(), None)
+    return counts.join(ratios).to_dict("index")
