@@ -14,6 +14,17 @@
     const age = ageSeconds(hb, ds), limit = hb.stale_after && hb.stale_after[ds];
     return age === null || (limit != null && age > limit);
   };
+  // The URL scheme (dashboard/scope.py): /<page>/<code>; the overview's node view is /region/<code>.
+  const SCOPED = /^\/(region|load|repairs|outages|warnings|keycustomers|sensitive|wall)\/([A-Za-z0-9_-]+)/;
+  const nodeOf = (pathname) => { const m = SCOPED.exec(pathname); return m ? m[2] : null; };
+  const pageUrl = (page, code) => (page === 'overview' ? '/region/' : '/' + page + '/') +
+    encodeURIComponent(code) + window.location.search;
+  // Server times are naive China Standard Time and parse as the browser's local time: show them
+  // with the local getters (toISOString would shift them by the browser's UTC offset).
+  const hhmmss = (d) => [d.getHours(), d.getMinutes(), d.getSeconds()].map((x) => String(x).padStart(2, '0')).join(':');
+  const isKiosk = () => document.documentElement.classList.contains('pw-kiosk');
+  // kiosk state, kept for the life of the page (a reload starts it afresh)
+  const wall = {loadedAt: Date.now(), position: -1, enteredAt: 0, wasAway: false};
   let lastGood = null;   // the last heartbeat that reached the server, kept across failures
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
@@ -51,7 +62,7 @@
 
       banner: function (hb, i18n) {
         if (!hb || !i18n) { return [noUpdate(), noUpdate(), noUpdate()]; }
-        const clock = hb.now ? new Date(serverNow(hb)).toISOString().slice(11, 19) : '';
+        const clock = hb.now ? hhmmss(new Date(serverNow(hb))) : '';
         const since = (ds) => (hb.as_of && hb.as_of[ds] ? hb.as_of[ds].replace('T', ' ').slice(0, 16) : '—');
         if (hb.unreachable) {
           return [fmt(i18n.unreachable, {since: hb.now ? hb.now.replace('T', ' ').slice(0, 16) : '—'}),
@@ -65,6 +76,97 @@
           return [fmt(i18n.stale_since, {what: what, since: oldest}), 'pw-banner pw-banner-stale', clock];
         }
         return ['', 'pw-banner', clock];
+      },
+
+      // ---- the wall (dashboard/callbacks/wall.py) ----
+      viewportWidth: function () { return window.innerWidth; },
+
+      wallClock: function (hb, lang) {
+        if (!hb || !hb.now) { return noUpdate(); }
+        const now = new Date(serverNow(hb));
+        const locale = lang === 'en' ? 'en' : 'zh-CN';
+        const date = new Intl.DateTimeFormat(locale, {year: 'numeric', month: 'long', day: 'numeric', weekday: 'short'});
+        return [hhmmss(now), {namespace: 'dash_html_components', type: 'Div',
+                props: {children: date.format(now), className: 'pw-wall-date'}}];
+      },
+
+      kioskTick: function (playlist) {
+        return isKiosk() && playlist && playlist.tick_ms ? playlist.tick_ms : noUpdate();
+      },
+
+      // Walk the playlist; reload on schedule and after the server was unreachable, but only
+      // while it answers, so a reload never leaves the screen on a browser error page.
+      rotate: function (_n, playlist, hb) {
+        if (!isKiosk() || !playlist || !playlist.screens || !playlist.screens.length) { return noUpdate(); }
+        const now = Date.now();
+        const reachable = hb && hb.ok !== false && !hb.unreachable;
+        if (hb && hb.unreachable) { wall.wasAway = true; }
+        if (reachable && (wall.wasAway || now - wall.loadedAt >= playlist.reload_ms)) {
+          window.location.reload();
+          return noUpdate();
+        }
+        const screens = playlist.screens;
+        if (wall.position < 0) {
+          const here = window.location.pathname + window.location.search;
+          wall.position = Math.max(0, screens.findIndex((s) => s.url === here));
+          wall.enteredAt = now;
+        }
+        if (now - wall.enteredAt < screens[wall.position].dwell_ms) { return noUpdate(); }
+        wall.position = (wall.position + 1) % screens.length;
+        wall.enteredAt = now;
+        return screens[wall.position].url;
+      },
+
+      // ---- navigation (dashboard/callbacks/nav.py) ----
+      drillChart: function () {
+        const trig = window.dash_clientside.callback_context.triggered[0];
+        const point = trig && trig.value && trig.value.points && trig.value.points[0];
+        if (!point || !point.customdata) { return noUpdate(); }
+        const code = Array.isArray(point.customdata) ? point.customdata[0] : point.customdata;
+        return pageUrl(JSON.parse(trig.prop_id.split('.')[0]).page, code);
+      },
+
+      drillGrid: function () {
+        const trig = window.dash_clientside.callback_context.triggered[0];
+        const node = trig && trig.value && trig.value.rowId ? String(trig.value.rowId).split('|')[0] : '';
+        if (!node) { return noUpdate(); }
+        return pageUrl(JSON.parse(trig.prop_id.split('.')[0]).page, node);
+      },
+
+      hoursFromZoom: function () {
+        const trig = window.dash_clientside.callback_context.triggered[0];
+        const r = (trig && trig.value) || {};
+        const params = new URLSearchParams(window.location.search);
+        if (r['xaxis.autorange']) {
+          params.delete('hours');
+        } else if (r['xaxis.range[0]'] !== undefined) {
+          const from = Math.max(0, Math.floor(r['xaxis.range[0]']));
+          const to = Math.min(24, Math.ceil(r['xaxis.range[1]']));
+          if (to > from) { params.set('hours', from + '-' + to); }
+        } else {
+          return;
+        }
+        const query = params.toString();
+        window.history.replaceState(window.history.state, '', window.location.pathname + (query ? '?' + query : ''));
+      },
+
+      exportCsv: function (n) { return n ? true : noUpdate(); },
+
+      navLinks: function (pathname, search) {
+        const outs = window.dash_clientside.callback_context.outputs_list;
+        const code = nodeOf(pathname || '/');
+        return outs.map((o) => {
+          const page = o.id.page;
+          if (page === 'ops') { return '/ops'; }
+          const base = page === 'overview' ? (code ? '/region/' + code : '/') : '/' + page + (code ? '/' + code : '');
+          return base + (search || '');
+        });
+      },
+
+      toggleTheme: function () {
+        const dark = document.documentElement.getAttribute('data-pw-theme') === 'dark';
+        document.cookie = 'pw_theme=' + (dark ? 'light' : 'dark') + '; path=/; max-age=31536000; SameSite=Lax';
+        window.location.reload();
       },
 
       toggleLanguage: function (_n, lang) {

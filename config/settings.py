@@ -20,6 +20,7 @@ DEFAULT_INTERVALS = {
     "ami": 900.0,
     "weather": 300.0,
     "keycustomers": 5.0,
+    "geo": 300.0,       # district outlines for the maps
     "warnings": None,   # None: evaluation.interval_minutes of config/warnings.yaml (15 min)
 }
 

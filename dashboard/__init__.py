@@ -11,14 +11,15 @@ from collectors.redis_schema import connect
 from config import ROOT_DIR
 from config import settings as settings_mod
 from config.clock import Clock
-from dashboard import runtime
+from dashboard import runtime, wallconfig
 from dashboard.api import create_blueprint
 from dashboard.i18n import t
+from dashboard.scope import is_kiosk
 from dashboard.store import Store
+from dashboard.theme import CSS, DARK
 
 HERE = Path(__file__).resolve().parent
-THEME_DARK = "/assets/vendor/bootswatch-darkly.min.css"
-THEME_LIGHT = "/assets/vendor/bootswatch-flatly.min.css"
+THEME_DARK = CSS[DARK]   # the stylesheet Dash links; interpolate_index swaps in the viewer's
 
 
 MAX_REQUEST_BYTES = 1 << 20   # no legitimate callback payload comes near 1 MB
@@ -31,12 +32,27 @@ def _keep_last_values(err: Exception):
     return None   # Dash turns None into no_update for every output
 
 
+class PeakwatchDash(dash.Dash):
+    """Writes the viewer's look into the page itself (theme CSS, data-pw-theme, the kiosk class,
+    lang), so the first paint is already right and the browser never shows the other theme."""
+
+    def interpolate_index(self, **kwargs):
+        from flask import request
+        kiosk = request.path.startswith("/wall") or is_kiosk(request.args)
+        theme = runtime.theme(kiosk)
+        kwargs["css"] = kwargs.get("css", "").replace(THEME_DARK, CSS[theme])
+        attrs = (f'lang="{"en" if runtime.lang() == "en" else "zh-CN"}" data-pw-theme="{theme}" '
+                 f'data-ag-theme-mode="{theme}"' + (' class="pw-kiosk"' if kiosk else ""))
+        return super().interpolate_index(**kwargs).replace("<html>", f"<html {attrs}>", 1)
+
+
 def create_app(settings=None) -> dash.Dash:
     settings = settings or settings_mod.load()
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: the web tier reads Redis and nothing else")
     runtime.install(Store(connect(settings.redis_url), Clock.from_env()), settings)
-    app = dash.Dash(
+    wallconfig.load()   # a malformed wall playlist stops the start, naming the entry
+    app = PeakwatchDash(
         __name__, use_pages=True, pages_folder=str(HERE / "pages"),
         assets_folder=str(ROOT_DIR / "assets"), assets_ignore=r"^bootswatch-",
         external_stylesheets=[{"href": THEME_DARK, "rel": "stylesheet", "id": "theme-css"}],
@@ -47,5 +63,7 @@ def create_app(settings=None) -> dash.Dash:
     app.server.register_blueprint(create_blueprint(runtime.store))
     from dashboard import shell
     from dashboard.callbacks import overview, shell as shell_callbacks  # noqa: F401  (registers callbacks)
+    from dashboard.callbacks import (keycustomers, load, nav, ops, outages, repairs, sensitive,  # noqa: F401
+                                     wall, warnings)
     app.layout = shell.layout
     return app

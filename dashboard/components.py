@@ -14,13 +14,13 @@ HOURS = [f"{h:02d}" for h in range(24)]
 SERIES = {"today": "#4dabf7", "yesterday": "#adb5bd", "last_year": "#845ef7", "baseline": "#adb5bd"}
 
 
-def age_badge(dataset: str) -> html.Span:
-    return html.Span("", id=ids.age(dataset), className="pw-age")
+def age_badge(dataset: str, tile: str = "") -> html.Span:
+    return html.Span("", id=ids.age(dataset, tile), className="pw-age")
 
 
 def tile(title: str, dataset: str, body) -> dbc.Card:
     return dbc.Card([
-        dbc.CardHeader([html.Span(title, className="pw-tile-title"), age_badge(dataset)],
+        dbc.CardHeader([html.Span(title, className="pw-tile-title"), age_badge(dataset, title)],
                        className="d-flex justify-content-between align-items-center"),
         dbc.CardBody(body),
     ], className="pw-tile h-100")

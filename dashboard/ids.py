@@ -27,6 +27,49 @@ OV_WARNINGS = "ov-warnings"            # the warning tiles of the node and its c
 OV_WARN_RENDERED = "ov-warn-rendered"  # dcc.Store: warnings/topology versions the tiles show
 
 
-def age(dataset: str) -> dict:
-    """The "updated N s ago" badge of one dataset's tile (pattern id: one clientside callback)."""
-    return {"type": "age", "dataset": dataset}
+def age(dataset: str, tile: str = "") -> dict:
+    """The "updated N s ago" badge of one tile showing a dataset (pattern id: one clientside
+    callback); `tile` tells apart several tiles of the same dataset on one screen."""
+    return {"type": "age", "dataset": dataset, "tile": tile}
+
+
+# every page scoped to a node (load, repairs, outages, warnings, key customers, sensitive, wall)
+VIEW = "view"                  # dcc.Store: page, node code, lang, theme, kiosk and ?hours of this view
+THEME_TOGGLE = "theme-toggle"
+WALL_LINK = "wall-link"
+PLAYLIST = "playlist"          # dcc.Store: the wall playlist (URLs and dwell times), kiosk only
+
+
+def rendered(page: str) -> dict:
+    """dcc.Store: the dataset versions a page was last rendered at."""
+    return {"type": "rendered", "page": page}
+
+
+def part(page: str, name: str) -> dict:
+    """A block of a page that its refresh callback rewrites (KPI strip, list, chart)."""
+    return {"type": "part", "page": page, "name": name}
+
+
+def drill(page: str, name: str) -> dict:
+    """A chart whose bars or areas carry node codes: a click goes one level down."""
+    return {"type": "drill", "page": page, "name": name}
+
+
+def timechart(page: str, name: str) -> dict:
+    """A chart on the day's time axis: zooming it writes ?hours= into the URL."""
+    return {"type": "timechart", "page": page, "name": name}
+
+
+def grid(page: str, name: str) -> dict:
+    """An AG Grid; a row click goes to the row's node."""
+    return {"type": "grid", "page": page, "name": name}
+
+
+def csv(page: str, name: str) -> dict:
+    """The CSV export button of grid(page, name)."""
+    return {"type": "csv", "page": page, "name": name}
+
+
+def nav(page: str) -> dict:
+    """A navigation link; it follows the node in view, so switching pages keeps the scope."""
+    return {"type": "nav", "page": page}

@@ -24,3 +24,15 @@ def lang() -> str:
     if has_request_context() and request.cookies.get("pw_lang") == "en":
         return "en"
     return "zh"
+
+
+def theme(kiosk: bool = False) -> str:
+    """Dark on the wall; on a desk what the theme switch set (cookie pw_theme), light by default."""
+    from flask import has_request_context, request
+
+    from dashboard.theme import DARK, LIGHT
+    if kiosk:
+        return DARK
+    if has_request_context() and request.cookies.get("pw_theme") == DARK:
+        return DARK
+    return LIGHT

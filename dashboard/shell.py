@@ -5,19 +5,37 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard import ids, runtime
+from dashboard import ids, runtime, wallconfig
 from dashboard.i18n import t, table
+from dashboard.store import RedisUnavailable
 
 
 def navbar(lang: str) -> dbc.Navbar:
-    links = [dbc.NavItem(dbc.NavLink(t(p["name"], lang), href=p["relative_path"], active="exact"))
+    # each link follows the node in view (callbacks/nav.py), so switching pages keeps the scope
+    links = [dbc.NavItem(dbc.NavLink(t(p["name"], lang), href=p["relative_path"],
+                                     active="exact" if p["path"] == "/" else "partial",
+                                     id=ids.nav(p.get("slug", "overview"))))
              for p in dash.page_registry.values() if p.get("nav")]
     return dbc.Navbar(dbc.Container([
         dbc.NavbarBrand(t("app_title", lang), href="/", className="fw-bold"),
         dbc.Nav(links, navbar=True, className="me-auto"),
         html.Span(id=ids.CLOCK, className="pw-clock me-3"),
-        dbc.Button(t("language", lang), id=ids.LANG_TOGGLE, size="sm", color="secondary", outline=True),
-    ], fluid=True), color="dark", dark=True, className="pw-navbar mb-2")
+        # a plain link: the wall is a full page load (dark look, no chrome, the playlist)
+        html.A(t("wall", lang), href="/wall", id=ids.WALL_LINK, className="btn btn-sm btn-outline-light me-2"),
+        dbc.Button(t("theme_toggle", lang), id=ids.THEME_TOGGLE, size="sm", color="light", outline=True,
+                   className="me-2"),
+        dbc.Button(t("language", lang), id=ids.LANG_TOGGLE, size="sm", color="light", outline=True),
+    ], fluid=True), color="primary", dark=True, className="pw-navbar mb-2")
+
+
+def playlist() -> dict:
+    """The wall playlist; used only in kiosk mode (callbacks/wall.py rotates through it)."""
+    store = runtime.store()
+    try:
+        districts = store.children(store.city_code() or "")
+    except RedisUnavailable:
+        districts = []   # the district entries come back with the next scheduled reload
+    return wallconfig.browser_data(districts)
 
 
 def layout():
@@ -30,6 +48,7 @@ def layout():
         dcc.Store(id=ids.LANG, data=lang),
         dcc.Store(id=ids.I18N, data=table(lang)),
         dcc.Interval(id=ids.TICK, interval=tick, n_intervals=0),
+        dcc.Store(id=ids.PLAYLIST, data=playlist()),
         navbar(lang),
         html.Div(id=ids.BANNER, className="pw-banner", role="alert"),
         dbc.Container(dash.page_container, fluid=True, className="pw-main"),

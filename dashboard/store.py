@@ -67,6 +67,11 @@ class Store:
         default = json.loads(raw[-1]) if raw[-1] else None
         return [json.loads(r) if r else default for r in raw[:-1]]
 
+    def entries_with_prefix(self, dataset: str, prefix: str) -> list:
+        """Every payload of a dataset whose key starts with prefix (e.g. key customers "kc:")."""
+        scan = self.client.hscan_iter(keys.dataset_key(dataset), match=f"{prefix}*", count=1000)
+        return [json.loads(v) for _, v in self._call(list, scan)]
+
     def node(self, code: str) -> dict | None:
         return self.entry("topology", code)
 

@@ -14,6 +14,7 @@ from collectors.sources import schema as S
 
 from . import params as P
 from .db import Dialect, col, make_engine
+from .geo import district_geojson
 from .load import LoadModel
 from .planner import Batch, Planner
 from .reveal import reveal
@@ -24,7 +25,7 @@ from .topology import build
 from .weather import Weather
 
 log = logging.getLogger("simulator")
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"   # 4: grid_area (district outlines)
 PLAN_AHEAD = 2 * HOUR
 SCHEDULE_AHEAD = 8 * DAY
 ORDER_STEP_COLS = [f"{s}_at" for s in S.ORDER_STEPS] + ["cancelled_at"]
@@ -139,6 +140,10 @@ class Simulation:
                            [col(n["code"]), col(n["name"]), col(n["level"]), col(n["parent_code"]),
                             col(n["area_type"]), col(n["customers"]), col(n["capacity_kva"]),
                             col(n["rated_current_a"]), col(n["lon"]), col(n["lat"]), up])
+        areas = district_geojson(seed=self.seed, topo=self.topo)["features"]
+        self.d.insert_rows(c, "grid_area", ["code", "geometry", "updated_at"],
+                           [[f["id"] for f in areas], [json.dumps(f["geometry"]) for f in areas],
+                            [self.d.ts(stamp)] * len(areas)])
         k = self.topo.key_customers
         up = [self.d.ts(stamp)] * len(k)
         self.d.insert_rows(c, "key_customer", ["customer_id", "name", "category", "lifeline", "importance",

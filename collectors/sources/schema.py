@@ -48,6 +48,15 @@ key_customer = Table(
     _updated_at(),
 )
 
+# District outlines for the maps (GIS export of the customer files): one GeoJSON geometry per
+# node, WGS84. Optional: without it the maps place nodes at their centroids.
+grid_area = Table(
+    "grid_area", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("geometry", Text, nullable=False),              # GeoJSON Polygon/MultiPolygon
+    _updated_at(),
+)
+
 # --- SCADA / 配电自动化 ------------------------------------------------------------------------
 scada_feeder_load = Table(
     "scada_feeder_load", metadata,

@@ -15,8 +15,8 @@ clientside_callback(
 
 clientside_callback(
     ClientsideFunction("peakwatch", "ages"),
-    Output({"type": "age", "dataset": ALL}, "children"),
-    Output({"type": "age", "dataset": ALL}, "className"),
+    Output({"type": "age", "dataset": ALL, "tile": ALL}, "children"),
+    Output({"type": "age", "dataset": ALL, "tile": ALL}, "className"),
     Input(ids.HEARTBEAT, "data"), State(ids.I18N, "data"),
 )
 
