@@ -1,0 +1,25 @@
+"""The floor-ratio harness, NOT shipped: the production WSGI app (dashboard.wsgi:server) with one
+extra bare route in the same Flask server, /bench/floor, that answers with a single Redis GET of
+the bytes the versions tick last sent (ratios_web.py stores them under FLOOR_KEY). The tick and
+the floor then differ only in the tick's own work: the same gunicorn, Flask, socket and Redis.
+
+    REDIS_URL=redis://127.0.0.1:PORT/0 gunicorn benchmarks.floor_wsgi:server
+"""
+from __future__ import annotations
+
+import os
+
+import redis
+from flask import Response
+
+from dashboard.wsgi import server
+
+FLOOR_KEY = "bench:floor"
+_client = redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+def floor() -> Response:
+    return Response(_client.get(FLOOR_KEY) or b"{}", mimetype="application/json")
+
+
+server.add_url_rule("/bench/floor", "bench_floor", floor)

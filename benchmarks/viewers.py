@@ -1,0 +1,125 @@
+"""Issue 7 item 2: many screens against the production web tier (gunicorn gthread, several workers).
+
+Each simulated screen is one wrk connection ticking at the wall's interval (2 s). Every tick is
+the versions GET a real Chromium sends; a share of ticks (measured in the same browser session)
+also carries the wall's refresh POST, replayed with one dataset (orders) moved, so the server
+renders that tile every time. Collectors and simulator are paused (SIGSTOP) during the load and
+inotify counts every open/read of the source database: those are queries caused by viewers.
+The unchanged tick's server time is timed in-process (the WSGI app, no HTTP) over many calls.
+
+    .venv/bin/python benchmarks/viewers.py [--viewers 10,100,500,1000] [--seconds 30] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import capture, wrkload
+from benchmarks.common import WALL_TICK_MS, Stack, bench_var, print_machine, verdict
+from benchmarks.servertime import time_endpoint
+from benchmarks.sourcewatch import SourceWatch, web_touches_source
+
+P95_TARGET_MS = 50.0
+SERVER_TARGET_MS = 2.0
+SCALING_TARGET = 3.0
+DEFAULT_SHARE = WALL_TICK_MS / 5000   # orders and outages publish at most every 5 s
+
+
+def capture_wall(stack: Stack, seconds: float) -> tuple[wrkload.Request, wrkload.Request, float]:
+    """The tick GET and the one-dataset-changed refresh POST of the wall, and refreshes per tick
+    (as the session saw it; with no change in the session, one per fastest poll interval)."""
+    with capture.browser_page() as page:
+        seen = capture.record(page, f"{stack.base}/wall?kiosk=1", seconds,
+                              until=lambda c: capture.refreshes(c, '"rendered"', with_content=False))
+    ticks, posts = capture.ticks(seen), capture.refreshes(seen, '"rendered"', with_content=False)
+    changed = capture.refreshes(seen, '"rendered"')
+    if not ticks or not posts:
+        raise SystemExit(f"the browser session sent {len(ticks)} ticks and {len(posts)} refreshes: "
+                         f"{[(c['method'], c['path'][:40], c['status']) for c in seen]}")
+    share = min(1.0, len(changed) / len(ticks)) if changed else DEFAULT_SHARE
+    return (wrkload.Request.from_capture(ticks[-1]),
+            wrkload.Request.from_capture(capture.one_changed(posts[-1])), share)
+
+
+def load_level(stack: Stack, tick, refresh, share: float, viewers: int, seconds: float) -> dict:
+    return wrkload.screens(stack.port, tick, refresh, share, viewers, seconds, WALL_TICK_MS, stack.web_pids())
+
+
+def report(res: dict) -> None:
+    print(wrkload.line(f"{res['viewers']:>5} viewers: ticks (GET)", res["tick"]))
+    if res["refresh"]:
+        print(wrkload.line(f"{res['viewers']:>5} viewers: refresh POSTs", res["refresh"]))
+    n = res["tick"]["requests"]
+    print(f"        web CPU {res['cpu_s']:.1f} s over {res['wall_s']:.0f} s "
+          f"({res['cpu_s'] / res['wall_s'] * 100:.0f}% of one core); {res['cpu_s'] / max(n, 1) * 1000:.2f} "
+          "CPU s per 1,000 viewer-refreshes", flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--viewers", default="10,100,500,1000")
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--scale", default="demo")
+    ap.add_argument("--var-dir", default=None, help="the source DB's folder (default: reused under /tmp)")
+    ap.add_argument("--gunicorn-args", default="",
+                    help='extra gunicorn flags via GUNICORN_CMD_ARGS, e.g. "--keep-alive 5" (default: as shipped)')
+    a = ap.parse_args(argv)
+    levels = [int(x) for x in a.viewers.split(",")]
+    var = Path(a.var_dir) if a.var_dir else bench_var("viewers", a.scale)
+    print_machine("start")
+    env = {"GUNICORN_CMD_ARGS": a.gunicorn_args} if a.gunicorn_args else {}
+    print(f"web: app.py's gunicorn, {a.workers} workers x 8 threads (gthread) {a.gunicorn_args}".rstrip())
+    stack = Stack(var, scale=a.scale, workers=a.workers, env=env)
+    try:
+        stack.wait_live()
+        tick, refresh, share = capture_wall(stack, 24)
+        print(f"captured from Chromium: tick GET {tick.path}; refresh POST {len(refresh.body)} bytes; "
+              f"{share:.2f} refreshes per tick", flush=True)
+        server = time_endpoint(stack.redis_url, "/api/v1/versions", calls=3000)
+        watch = SourceWatch(var / "source.db")
+        paused = stack.pause("-m collectors", "-m simulator")
+        try:
+            time.sleep(1.0)
+            watch.reset()
+            results = [load_level(stack, tick, refresh, share, n, a.seconds) for n in levels]
+            for r in results:
+                report(r)
+            events = watch.drain()
+            touches = web_touches_source(stack.web_pids(), var / "source.db")
+        finally:
+            stack.resume(paused)
+            watch.close()
+        print_machine("end")
+        judge(results, server, events, touches)
+    finally:
+        stack.stop()
+    return 0
+
+
+def judge(results: list[dict], server: dict, events: dict, touches: list[str]) -> None:
+    print("Results:")
+    by_n = {r["viewers"]: r for r in results}
+    top = by_n.get(1000) or results[-1]
+    worst = max(top["tick"]["p95_ms"], top["refresh"]["p95_ms"] if top["refresh"] else 0)
+    verdict(f"p95 at {top['viewers']} viewers (tick {top['tick']['p95_ms']:.1f} ms, refresh "
+            f"{top['refresh']['p95_ms'] if top['refresh'] else 0:.1f} ms)", f"{worst:.1f} ms",
+            f"<= {P95_TARGET_MS:.0f} ms", worst <= P95_TARGET_MS)
+    verdict("unchanged tick, server time p50/p95", f"{server['p50_ms']:.2f} / {server['p95_ms']:.2f} ms",
+            f"<= {SERVER_TARGET_MS} ms", server["p95_ms"] <= SERVER_TARGET_MS)
+    queries = events["open"] + events["read"]
+    verdict("source-DB opens+reads during viewer load (inotify), web processes holding it",
+            f"{queries} events, {len(touches)} handles", "0", queries == 0 and not touches)
+    if 10 in by_n and 1000 in by_n:
+        ratio = by_n[1000]["tick"]["p95_ms"] / by_n[10]["tick"]["p95_ms"]
+        verdict("scaling ratio p95(1,000)/p95(10), ticks", f"{ratio:.2f}x", f"<= {SCALING_TARGET}x",
+                ratio <= SCALING_TARGET)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
