@@ -51,6 +51,7 @@ class Cycle:
 class Collector(ABC):
     name: str = ""
     needs_tree = True
+    measurements = False    # high-volume meter/SCADA readings use the shorter overlap
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -82,8 +83,7 @@ class Collector(ABC):
 
     def poll(self, table) -> pd.DataFrame:
         """Rows written since the watermark (minus the overlap) that were not absorbed before."""
-        frame = self.ctx.source.poll(table, self.watermarks.get(table.name),
-                                     self.ctx.settings.watermark_overlap_s)
+        frame = self.ctx.source.poll(table, self.watermarks.get(table.name), self.overlap_s)
         fresh, hashes = self._seen.setdefault(table.name, SeenRows()).split(frame)
         self._pending[table.name] = hashes
         return fresh
@@ -103,8 +103,13 @@ class Collector(ABC):
             newest = newest.to_pydatetime()
             self.watermarks[table_name] = max(old, newest) if old else newest
 
+    @property
+    def overlap_s(self) -> float:
+        s = self.ctx.settings
+        return s.measurement_overlap_s if self.measurements else s.watermark_overlap_s
+
     def _commit_seen(self) -> None:
-        overlap = timedelta(seconds=self.ctx.settings.watermark_overlap_s)
+        overlap = timedelta(seconds=self.overlap_s)
         for table_name, hashes in self._pending.items():
             mark = self.watermarks.get(table_name)
             self._seen[table_name].commit(hashes, mark - overlap if mark else None)

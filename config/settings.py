@@ -40,6 +40,7 @@ class Settings:
     seed: int
     source_timeout_s: float
     watermark_overlap_s: float
+    measurement_overlap_s: float
     stale_factor: float
     hang_after_s: float
     intervals: dict[str, float] = field(default_factory=dict)
@@ -83,6 +84,9 @@ def load() -> Settings:
         seed=int(env.get("PEAKWATCH_SEED", "20260715")),
         source_timeout_s=_float("PEAKWATCH_SOURCE_TIMEOUT", 10.0),
         watermark_overlap_s=_float("PEAKWATCH_WATERMARK_OVERLAP", 3600.0),
+        # SCADA/AMI rows are stamped when written: the overlap only covers commit skew, and a
+        # full hour of minute readings re-read every minute would be most of the cycle
+        measurement_overlap_s=_float("PEAKWATCH_MEASUREMENT_OVERLAP", 600.0),
         stale_factor=_float("PEAKWATCH_STALE_FACTOR", 3.0),
         # a cycle running longer than this is hung: the collectors process exits and restarts
         hang_after_s=_float("PEAKWATCH_HANG_AFTER", 600.0),

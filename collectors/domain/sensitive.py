@@ -19,23 +19,25 @@ REASONS = ("repeat_escalated", "billing_anomaly", "escalation_channel", "keyword
 FREQUENT_LEVELS = {"yellow": 1, "orange": 2, "red": 3}
 
 
-def _pairs(orders: pd.DataFrame, on: str) -> pd.DataFrame:
-    """Every (earlier a, later b) pair of orders sharing `on`; ties broken by order number."""
+def _pairs(orders: pd.DataFrame, on: str, targets: pd.Series) -> pd.DataFrame:
+    """Every (earlier a, later b) pair of orders sharing `on`, b among the targets; ties broken
+    by order number. Only the targets are classified, so only they need pairing."""
     cols = ["order_no", on, "order_type", "subtype", "accepted_at", "restored_at", "status"]
     side = orders.loc[orders[on].notna(), cols]
-    pairs = side.merge(side, on=on, suffixes=("_a", "_b"))
+    later_side = orders.loc[targets & orders[on].notna(), cols]
+    pairs = side.merge(later_side, on=on, suffixes=("_a", "_b"))
     later = ((pairs["accepted_at_b"] > pairs["accepted_at_a"])
              | ((pairs["accepted_at_b"] == pairs["accepted_at_a"]) & (pairs["order_no_b"] > pairs["order_no_a"])))
     return pairs[later]
 
 
-def repeat_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
+def repeat_calls(orders: pd.DataFrame, cfg: dict, targets: pd.Series) -> pd.Series:
     """True for an order that repeats an earlier one of the same account (repair: or phone)
     and subtype: a repair while the first is open or within repeat_repair_hours of it, any
     other order within repeat_other_days."""
     found = []
     for on in ("customer_id", "phone"):
-        p = _pairs(orders, on)
+        p = _pairs(orders, on, targets)
         same = (p["subtype_a"] == p["subtype_b"]) & (p["order_type_a"] == p["order_type_b"])
         gap = p["accepted_at_b"] - p["accepted_at_a"]
         repair = same & (p["order_type_a"] == "repair")
@@ -48,9 +50,9 @@ def repeat_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
     return orders["order_no"].isin(pd.concat(found))
 
 
-def escalated_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
+def escalated_calls(orders: pd.DataFrame, cfg: dict, targets: pd.Series) -> pd.Series:
     """True for an account's escalate_calls-th (or later) order within escalate_days."""
-    p = _pairs(orders, "customer_id")
+    p = _pairs(orders, "customer_id", targets)
     recent = p[p["accepted_at_b"] - p["accepted_at_a"] < pd.Timedelta(days=cfg["escalate_days"])]
     earlier = recent.groupby("order_no_b").size()
     return orders["order_no"].map(earlier).fillna(0).add(1).ge(cfg["escalate_calls"]).to_numpy()
@@ -91,26 +93,32 @@ def known_outage(orders: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFram
 
 
 def classify(orders: pd.DataFrame, cfg: dict, frequent: pd.Series, outages: pd.DataFrame,
-             scope: pd.DataFrame) -> pd.DataFrame:
-    """One row per order: repeat flag, one boolean column per reason, and `sensitive`.
+             scope: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """One row per order of the window (the last window_hours): repeat flag, one boolean column
+    per reason, and `sensitive`. Earlier orders count as history for the rules, but only the
+    window is classified (a cycle's cost follows the window, not the 35-day state).
 
     `frequent` maps 台区 code → frequent-outage level (1 yellow … 3 red).
     """
-    text = orders["content"].fillna("").astype(str)
+    targets = in_window(orders, now, cfg["window_hours"])
+    # group calls look back group_minutes from the first order of the window
+    reach = in_window(orders, now, cfg["window_hours"] + cfg["group_minutes"] / 60)
+    group = group_calls(orders[reach], cfg).reindex(orders.index, fill_value=False)[targets]
+    mine = orders[targets]
+    text = mine["content"].fillna("").astype(str)
     min_level = FREQUENT_LEVELS[cfg["frequent_outage_level"]]
-    group = group_calls(orders, cfg)
-    group_candidates = orders[group]
+    group_candidates = mine[group]
     flags = pd.DataFrame({
-        "repeat": repeat_calls(orders, cfg),
-        "repeat_escalated": escalated_calls(orders, cfg),
-        "billing_anomaly": billing_anomaly(orders, cfg),
-        "escalation_channel": orders["channel"].isin(cfg["channels"]),
+        "repeat": repeat_calls(orders, cfg, targets)[targets],
+        "repeat_escalated": escalated_calls(orders, cfg, targets)[targets.to_numpy()],
+        "billing_anomaly": billing_anomaly(mine, cfg),
+        "escalation_channel": mine["channel"].isin(cfg["channels"]),
         "keyword": text.str.contains("|".join(map(re.escape, cfg["keywords"]))),
-        "key_customer": orders["key_customer"].astype(bool),
-        "frequent_outage": orders["tarea_code"].map(frequent).fillna(0).ge(min_level),
-        "group_no_outage": group & ~orders["order_no"].isin(
+        "key_customer": mine["key_customer"].astype(bool),
+        "frequent_outage": mine["tarea_code"].map(frequent).fillna(0).ge(min_level),
+        "group_no_outage": group & ~mine["order_no"].isin(
             group_candidates.loc[known_outage(group_candidates, outages, scope), "order_no"]),
-    }, index=orders.index)
+    }, index=mine.index)
     flags["sensitive"] = flags[list(REASONS)].any(axis=1)
     return flags
 
@@ -121,10 +129,10 @@ def in_window(orders: pd.DataFrame, now: datetime, hours: float) -> pd.Series:
 
 
 def node_kpis(orders: pd.DataFrame, flags: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> pd.DataFrame:
-    """Per node, over orders accepted in the last window_hours: sensitive and repeat counts,
-    one count per reason, media escalations, and sensitive orders per 10,000 customers."""
-    recent = in_window(orders, now, cfg["window_hours"])
-    f = flags[recent]
+    """Per node, over orders accepted in the last window_hours (the rows of `flags`): sensitive
+    and repeat counts, one count per reason, media escalations, sensitive orders per 10k customers."""
+    recent = orders.index.isin(flags.index)
+    f = flags.loc[orders.index[recent]]
     sens = f["sensitive"]
     leaf = pd.DataFrame({"tarea_code": orders.loc[recent, "tarea_code"].to_numpy(),
                          "sensitive": sens.astype(int).to_numpy(),
@@ -140,11 +148,10 @@ def node_kpis(orders: pd.DataFrame, flags: pd.DataFrame, tree: Tree, now: dateti
 
 def listing(orders: pd.DataFrame, flags: pd.DataFrame, now: datetime, cfg: dict) -> pd.DataFrame:
     """The sensitive orders of the window, newest first, each with its reasons."""
-    pick = flags["sensitive"] & in_window(orders, now, cfg["window_hours"])
-    f = flags[pick]
+    f = flags[flags["sensitive"]]
     names = np.array(REASONS)
     reasons = [names[row].tolist() for row in f[list(REASONS)].to_numpy(dtype=bool)]
-    o = orders[pick]
+    o = orders.loc[f.index]
     return pd.DataFrame({"order_no": o["order_no"], "tarea_code": o["tarea_code"],
                          "order_type": o["order_type"], "subtype": o["subtype"],
                          "channel": o["channel"], "accepted_at": o["accepted_at"],

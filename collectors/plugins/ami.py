@@ -21,6 +21,7 @@ KEEP = pd.Timedelta(hours=3)   # the 8-point rule needs 2 h; keep a margin for l
 
 class AmiCollector(Collector):
     name = "ami"
+    measurements = True
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -117,7 +117,7 @@ class OrdersCollector(Collector):
         if outages is None or scope is None:
             return []
         frequent = self.ctx.frames.get("outages.frequent", pd.DataFrame({"level": []}))["level"]
-        flags = sensitive.classify(self.state, cfg, frequent, outages, scope)
+        flags = sensitive.classify(self.state, cfg, frequent, outages, scope, now)
         per_node = sensitive.node_kpis(self.state, flags, self.tree, now, cfg)
         self.ctx.frames["orders.sensitive"] = per_node
         lists = top_per_node(sensitive.listing(self.state, flags, now, cfg), self.tree, "tarea_code",

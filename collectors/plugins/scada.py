@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from collectors.base import Collector
+from collectors.buckets import QuarterBuckets
 from collectors.domain import load as kpi
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed
@@ -30,10 +31,13 @@ def last_year(day: pd.Timestamp) -> pd.Timestamp:
 
 class ScadaCollector(Collector):
     name = "scada"
+    measurements = True
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.rows = pd.DataFrame(columns=[*KEY, *VALUES, "updated_at"])   # yesterday + today
+        self.buckets = QuarterBuckets()
+        self.curves: dict[pd.Timestamp, pd.DataFrame] = {}                  # node curves per day
         self.day: pd.Timestamp | None = None
         self.last_year_curves = pd.DataFrame()
         self.daily_peaks: dict[pd.Timestamp, pd.Series] = {}
@@ -55,7 +59,9 @@ class ScadaCollector(Collector):
         self.last_year_curves = kpi.node_curves(kpi.feeder_buckets(self._history(ly, ly + DAY)), self.tree)
         self._read_daily_peaks(today)
         if not self.rows.empty:
-            self.rows = self.rows[self.rows["ts"] >= today - DAY]
+            self.rows = self.rows[self.rows["ts"] >= today - DAY].reset_index(drop=True)
+        self.buckets.keep_from(today - DAY)
+        self.curves = {d: c for d, c in self.curves.items() if d >= today - DAY}
         self.day = today
 
     def _history(self, start: pd.Timestamp, end: pd.Timestamp, quarters_only: bool = False) -> pd.DataFrame:
@@ -110,41 +116,40 @@ class ScadaCollector(Collector):
         rejects += [v.reject_record(r, source=SOURCE, table="scada_feeder_load", key=KEY,
                                     field="ts", rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
         good = good[~conflict & (good["ts"] >= self.day - pd.Timedelta(days=1))]
-        both = pd.concat([self.rows, good], ignore_index=True) if not self.rows.empty else good
-        both = both.sort_values("updated_at", kind="stable")
-        self.rows = both.drop_duplicates(KEY, keep="last").reset_index(drop=True)
+        self.rows = merge_rows(self.rows, good)
+        self.buckets.touch(good["ts"])
         return rejects
 
     def datasets(self, now: datetime) -> list[Dataset]:
         tree = self.tree
         today = pd.Timestamp(now).normalize()
+        for day in self.buckets.refresh(self.rows) | (set() if self.curves else {today, today - DAY}):
+            self.curves[day] = kpi.node_curves(self.buckets.day(day), tree)
         rows = self.rows
-        today_rows = rows[(rows["ts"] >= today) & (rows["ts"] <= pd.Timestamp(now))]
-        curves = {
-            "today": kpi.node_curves(kpi.feeder_buckets(today_rows), tree),
-            "yesterday": kpi.node_curves(kpi.feeder_buckets(rows[rows["ts"] < today]), tree),
-            "last_year": self.last_year_curves,
-        }
-        current = kpi.current_load(today_rows, tree, now, limits()["load"]["fresh_minutes"])
+        fresh_from = pd.Timestamp(now) - pd.Timedelta(minutes=limits()["load"]["fresh_minutes"])
+        recent = rows[(rows["ts"] >= fresh_from) & (rows["ts"] <= pd.Timestamp(now))]
+        current = kpi.current_load(recent, tree, now, limits()["load"]["fresh_minutes"])
         at = kpi.last_complete_quarter(now)
         vs_peak = self.peak_frame(now, at).reindex(current.index)
         self.ctx.frames["scada.nodes"] = vs_peak
+        empty = pd.DataFrame(columns=range(kpi.BUCKETS), dtype="float64")
+        curves = {"today": self.curves.get(today, empty), "yesterday": self.curves.get(today - DAY, empty),
+                  "last_year": self.last_year_curves}
+        lists = {name: curve_lists(frame, current.index) for name, frame in curves.items()}
+        peaks = curves["today"].max(axis=1).reindex(current.index).round(3)
+        scalars = current.assign(peak=peaks).join(vs_peak[["load_15min_mw", "peak_year_mw", "load_vs_peak",
+                                                          "heavy_feeders", "overload_feeders"]])
         entries = {}
-        for code, row in current.iterrows():
-            curve = {name: _curve(frame, code) for name, frame in curves.items()}
-            peak = max((x for x in curve["today"] if x is not None), default=None)
-            p = vs_peak.loc[code]
+        for code, row in zip(current.index, scalars.to_dict("records")):
             entries[code] = {
-                "load_mw": round(float(row["active_mw"]), 4),
-                "load_rate": None if pd.isna(row["load_rate"]) else round(float(row["load_rate"]), 6),
-                "feeders_reporting": int(row["feeders_reporting"]),
-                "feeders_total": int(row["feeders_total"]),
-                "peak_today_mw": peak, **{f"curve_{k}": c for k, c in curve.items()},
-                "load_15min_mw": _num(p["load_15min_mw"]), "load_15min_at": at.isoformat(),
-                "peak_year_mw": _num(p["peak_year_mw"]), "load_vs_peak": _num(p["load_vs_peak"], 12),
-                "heavy_feeders": int(p["heavy_feeders"]), "overload_feeders": int(p["overload_feeders"]),
+                "load_mw": round(float(row["active_mw"]), 4), "load_rate": _num(row["load_rate"]),
+                "feeders_reporting": int(row["feeders_reporting"]), "feeders_total": int(row["feeders_total"]),
+                "peak_today_mw": _num(row["peak"], 3), **{f"curve_{k}": v[code] for k, v in lists.items()},
+                "load_15min_mw": _num(row["load_15min_mw"]), "load_15min_at": at.isoformat(),
+                "peak_year_mw": _num(row["peak_year_mw"]), "load_vs_peak": _num(row["load_vs_peak"], 12),
+                "heavy_feeders": int(row["heavy_feeders"]), "overload_feeders": int(row["overload_feeders"]),
             }
-        latest = today_rows["ts"].max()
+        latest = recent["ts"].max()
         as_of = latest.to_pydatetime() if pd.notna(latest) else now
         return [Dataset("load", as_of, entries)]
 
@@ -164,7 +169,20 @@ def _num(value, digits: int = 6):
     return None if pd.isna(value) else round(float(value), digits)
 
 
-def _curve(frame: pd.DataFrame, code: str) -> list:
-    if code not in frame.index:
-        return [None] * kpi.BUCKETS
-    return [None if pd.isna(x) else round(float(x), 3) for x in frame.loc[code].to_numpy()]
+def curve_lists(frame: pd.DataFrame, codes: pd.Index) -> dict[str, list]:
+    """Each node's 96 values (None where no feeder reported), built for all nodes at once."""
+    values = frame.reindex(index=codes, columns=range(kpi.BUCKETS)).astype("float64").round(3)
+    cells = values.astype(object).where(values.notna(), None).to_numpy().tolist()
+    return dict(zip(codes, cells))
+
+
+def merge_rows(rows: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Append new readings; only when a key repeats does the newest version have to win."""
+    if rows.empty:
+        return new.reset_index(drop=True)
+    keys = pd.MultiIndex.from_frame(new[KEY])
+    repeated = pd.MultiIndex.from_frame(rows[KEY]).isin(keys)
+    if not repeated.any():   # the usual minute: new timestamps only
+        return pd.concat([rows, new], ignore_index=True)
+    both = pd.concat([rows, new], ignore_index=True).sort_values("updated_at", kind="stable")
+    return both.drop_duplicates(KEY, keep="last").reset_index(drop=True)

@@ -52,14 +52,16 @@ def make_engine(url: str, timeout_s: float) -> Engine:
         def _read_side(dbapi_conn, _record):
             # Readers never take the write lock; WAL lets them run beside the writer.
             dbapi_conn.execute("PRAGMA query_only = ON")
-            # Invalid UTF-8 must reach validation as a rejectable value, not kill the batch.
-            dbapi_conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
         return engine
     if url.startswith("postgresql"):
         ms = int(timeout_s * 1000)
         return create_engine(url, pool_pre_ping=True, connect_args={
             "connect_timeout": max(1, int(timeout_s)), "options": f"-c statement_timeout={ms}"})
     return create_engine(url, pool_pre_ping=True)
+
+
+def _keep_bad_bytes(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
 
 
 def _interrupt(dbapi_conn) -> None:
@@ -80,11 +82,25 @@ class SourceAdapter:
         self.engine = make_engine(url, timeout_s)
 
     def read(self, stmt, params: dict | None = None) -> pd.DataFrame:
-        """Run one query and return a frame; raise SourceError on any failure or timeout."""
+        """Run one query and return a frame; raise SourceError on any failure or timeout.
+
+        Text is decoded by the driver; a batch holding invalid UTF-8 is read again with a
+        decoder that keeps the bad bytes, so validation rejects that row and the rest go on.
+        """
+        try:
+            return self._read(stmt, params, tolerant=False)
+        except SourceError as exc:
+            if "decode" not in str(exc):
+                raise
+            return self._read(stmt, params, tolerant=True)
+
+    def _read(self, stmt, params: dict | None, tolerant: bool) -> pd.DataFrame:
         timed_out = threading.Event()
         try:
             with self.engine.connect() as conn:
                 raw = conn.connection.dbapi_connection
+                if tolerant and hasattr(raw, "text_factory"):
+                    raw.text_factory = _keep_bad_bytes
 
                 def fire():
                     timed_out.set()
