@@ -23,8 +23,9 @@ def _pairs(orders: pd.DataFrame, on: str, targets: pd.Series) -> pd.DataFrame:
     """Every (earlier a, later b) pair of orders sharing `on`, b among the targets; ties broken
     by order number. Only the targets are classified, so only they need pairing."""
     cols = ["order_no", on, "order_type", "subtype", "accepted_at", "restored_at", "status"]
-    side = orders.loc[orders[on].notna(), cols]
     later_side = orders.loc[targets & orders[on].notna(), cols]
+    # only accounts that called in the window can form a pair: filter before the merge
+    side = orders.loc[orders[on].isin(later_side[on]), cols]
     pairs = side.merge(later_side, on=on, suffixes=("_a", "_b"))
     later = ((pairs["accepted_at_b"] > pairs["accepted_at_a"])
              | ((pairs["accepted_at_b"] == pairs["accepted_at_a"]) & (pairs["order_no_b"] > pairs["order_no_a"])))
