@@ -28,6 +28,7 @@ PYTHON = sys.executable
 HOST = "127.0.0.1"
 WALL_TICK_MS = 2000      # config/wall.yaml tick_ms: the kiosk screens' refresh tick
 OPEN_FILES = 65536       # 1,000 viewers are 1,000 sockets on each side
+FLOOR_KEY = "bench:floor"  # floor_wsgi.py answers with this key (ratios_web.py fills it)
 
 
 def bench_var(script: str, scale: str) -> Path:

@@ -12,9 +12,10 @@ import os
 import redis
 from flask import Response
 
+from benchmarks.common import FLOOR_KEY
 from dashboard.wsgi import server
 
-FLOOR_KEY = "bench:floor"
+
 _client = redis.Redis.from_url(os.environ["REDIS_URL"])
 
 

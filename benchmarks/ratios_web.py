@@ -23,9 +23,9 @@ if __package__ in (None, ""):
 import redis
 
 from benchmarks import time_to_glass, wrkload
-from benchmarks.common import (WALL_TICK_MS, Stack, bench_var, free_port, gunicorn, http_get, kill_tree,
+from benchmarks.common import (FLOOR_KEY, WALL_TICK_MS, Stack, bench_var, free_port, gunicorn, http_get, kill_tree,
                                print_machine, process_pids, verdict, wait_until)
-from benchmarks.floor_wsgi import FLOOR_KEY
+
 from benchmarks.peers import compare
 from benchmarks.viewers import capture_wall
 

@@ -19,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import capture, wrkload
+from benchmarks import capture, profile_web, wrkload
 from benchmarks.common import WALL_TICK_MS, Stack, bench_var, print_machine, verdict
 from benchmarks.servertime import time_endpoint
 from benchmarks.sourcewatch import SourceWatch, web_touches_source
@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scale", default="demo")
     ap.add_argument("--var-dir", default=None, help="the source DB's folder (default: reused under /tmp)")
+    ap.add_argument("--profile", action="store_true", help="py-spy one worker at the top level")
     ap.add_argument("--gunicorn-args", default="",
                     help='extra gunicorn flags via GUNICORN_CMD_ARGS, e.g. "--keep-alive 5" (default: as shipped)')
     a = ap.parse_args(argv)
@@ -87,7 +88,14 @@ def main(argv=None) -> int:
         try:
             time.sleep(1.0)
             watch.reset()
-            results = [load_level(stack, tick, refresh, share, n, a.seconds) for n in levels]
+            results = []
+            for n in levels:
+                prof = profile_web.start(stack.web_pids()[-1], a.seconds * 0.8, var / "profile.raw") \
+                    if a.profile and n == levels[-1] else None
+                results.append(load_level(stack, tick, refresh, share, n, a.seconds))
+                if prof:
+                    prof.wait(60)
+                    print(profile_web.summary(var / "profile.raw"))
             for r in results:
                 report(r)
             events = watch.drain()

@@ -38,8 +38,23 @@ def start_peer(db: Path, workers: int) -> tuple:
     return proc, port, counts
 
 
-def peer_queries(counts: Path) -> int:
-    return sum(int(f.read_text() or 0) for f in counts.glob("q.*"))
+def peer_counts(counts: Path) -> tuple[int, int]:
+    """Statements sent and refreshes served, over all peer workers."""
+    pairs = [f.read_text().split() for f in counts.glob("q.*")]
+    pairs = [p for p in pairs if len(p) == 2]   # a file being rewritten right now reads empty
+    return sum(int(q) for q, _ in pairs), sum(int(r) for _, r in pairs)
+
+
+def drain(counts: Path, timeout_s: float = 60) -> None:
+    """Wait until the peer stops serving the requests queued when wrk stopped (they would
+    otherwise eat into the next Peakwatch phase)."""
+    last, deadline = peer_counts(counts), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = peer_counts(counts)
+        if now == last:
+            return
+        last = now
 
 
 def capture_requests(stack: Stack, peer_port: int) -> dict:
@@ -74,10 +89,11 @@ def phase_peakwatch(stack, req, viewers, seconds, watch) -> dict:
 
 
 def phase_peer(proc, port, counts, req, viewers, seconds) -> dict:
-    q0 = peer_queries(counts)
+    q0, n0 = peer_counts(counts)
     r = wrkload.screens(port, None, req["peer"], 1.0, viewers, seconds, WALL_TICK_MS, process_pids(proc))
-    r["tick"], r["refreshes"] = r["refresh"], r["refresh"]["requests"]
-    r["queries"] = peer_queries(counts) - q0
+    q1, n1 = peer_counts(counts)
+    r["tick"], r["refreshes"], r["queries"] = r["refresh"], n1 - n0, q1 - q0
+    drain(counts)
     return r
 
 
@@ -88,7 +104,8 @@ def show(name: str, r: dict) -> None:
     per_k = r["cpu_s"] / max(r["refreshes"], 1) * 1000
     extra = (f", collectors {r['collector_cpu_s']:.1f} s, {r['collector_reads'] / r['wall_s'] * 60:.0f} "
              "collector source reads/min" if "collector_cpu_s" in r else "")
-    print(f"          web CPU {r['cpu_s']:.1f} s = {per_k:.2f} s per 1,000 viewer-refreshes; viewer source "
+    print(f"          web CPU {r['cpu_s']:.1f} s for {r['refreshes']} refreshes served = {per_k:.2f} s per 1,000 "
+          "viewer-refreshes; viewer source "
           f"queries {r['queries'] / r['wall_s'] * 60:.0f}/min{extra}", flush=True)
 
 

@@ -4,7 +4,8 @@ One Dash page, a dcc.Interval at the same tick, and one callback that queries th
 database on every refresh of every viewer (no collectors, no Redis, no version check): city
 load, repair orders today and open, active outages, the hourly orders chart, the load curve,
 and the district table. Each worker counts the statements it sent in PEER_COUNT_DIR/q.<pid>,
-so the benchmark can report source-database queries per minute.
+with the refreshes it served, so the benchmark can report source-database queries per minute
+and CPU per refresh actually served (under overload wrk gives up on some that still cost CPU).
 
     SOURCE_DB=/path/source.db PEER_COUNT_DIR=/tmp/x gunicorn benchmarks.peers.overview_sql:server
 """
@@ -24,7 +25,7 @@ CST = timezone(timedelta(hours=8))
 TICK_MS = int(os.environ.get("PEER_TICK_MS", "2000"))
 engine = create_engine(f"sqlite:///{os.environ['SOURCE_DB']}")
 COUNT_FILE = Path(os.environ.get("PEER_COUNT_DIR", "/tmp")) / f"q.{os.getpid()}"
-_count = {"n": 0}
+_count = {"n": 0, "refreshes": 0}
 
 
 @event.listens_for(engine, "before_cursor_execute")
@@ -101,5 +102,6 @@ app.layout = html.Div([
 def refresh(_n):
     today = datetime.now(CST).strftime("%Y-%m-%d 00:00:00")
     out = [*kpis(today), *figures(today), districts(today)]
-    COUNT_FILE.write_text(str(_count["n"]))
+    _count["refreshes"] += 1
+    COUNT_FILE.write_text(f'{_count["n"]} {_count["refreshes"]}')
     return out
