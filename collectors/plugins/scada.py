@@ -19,6 +19,8 @@ SOURCE = "SCADA"
 KEY = ["feeder_code", "ts"]
 VALUES = ["active_mw", "current_a"]
 DAY = pd.Timedelta(days=1)
+# Raw minutes kept in memory: the 8-point (2 h) feeder rule, current load, and late rows.
+RAW_WINDOW = pd.Timedelta(hours=3)
 
 
 def last_year(day: pd.Timestamp) -> pd.Timestamp:
@@ -35,7 +37,7 @@ class ScadaCollector(Collector):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.rows = pd.DataFrame(columns=[*KEY, *VALUES, "updated_at"])   # yesterday + today
+        self.rows = pd.DataFrame(columns=[*KEY, *VALUES, "updated_at"])   # the last RAW_WINDOW
         self.buckets = QuarterBuckets()
         self.curves: dict[pd.Timestamp, pd.DataFrame] = {}                  # node curves per day
         self.day: pd.Timestamp | None = None
@@ -49,9 +51,17 @@ class ScadaCollector(Collector):
             self._start_day(today)
         if "scada_feeder_load" in self.watermarks:
             return {"scada_feeder_load": self.poll(scada_feeder_load)}
+        # First cycle: yesterday and today so far become bucket means, an hour at a time (a
+        # province's two days of minutes would not fit); raw rows are kept for the window only.
+        raw_from = max((now - RAW_WINDOW).floor("15min"), today - DAY)   # whole buckets either side
+        hour = today - DAY
+        while hour < raw_from:
+            end = min(hour + pd.Timedelta(hours=1), raw_from)
+            self.buckets.add(self._history(hour, end))
+            hour = end
         t = scada_feeder_load.c.ts
         return {"scada_feeder_load": self.ctx.source.read_table(
-            scada_feeder_load, (t >= today - pd.Timedelta(days=1)) & (t <= now + pd.Timedelta(minutes=5)))}
+            scada_feeder_load, (t >= raw_from) & (t <= now + pd.Timedelta(minutes=5)))}
 
     def _start_day(self, today: pd.Timestamp) -> None:
         """New day: last year's curves and yesterday's peak are read once; older rows leave."""
@@ -116,14 +126,17 @@ class ScadaCollector(Collector):
         rejects += [v.reject_record(r, source=SOURCE, table="scada_feeder_load", key=KEY,
                                     field="ts", rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
         good = good[~conflict & (good["ts"] >= self.day - pd.Timedelta(days=1))]
-        self.rows = merge_rows(self.rows, good)
+        rows = merge_rows(self.rows, good)
         self.buckets.touch(good["ts"])
+        self.rows = rows[rows["ts"] >= pd.Timestamp(now) - RAW_WINDOW].reset_index(drop=True)
+        self.buckets.raw_from = pd.Timestamp(now) - RAW_WINDOW
         return rejects
 
     def datasets(self, now: datetime) -> list[Dataset]:
         tree = self.tree
         today = pd.Timestamp(now).normalize()
-        for day in self.buckets.refresh(self.rows) | (set() if self.curves else {today, today - DAY}):
+        changed = self.buckets.refresh(self.rows, self._history)
+        for day in changed | (set() if self.curves else {today, today - DAY}):
             self.curves[day] = kpi.node_curves(self.buckets.day(day), tree)
         rows = self.rows
         fresh_from = pd.Timestamp(now) - pd.Timedelta(minutes=limits()["load"]["fresh_minutes"])

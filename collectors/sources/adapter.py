@@ -6,6 +6,7 @@ psycopg `cancel()`), so a slow or locked source can never hang a collector.
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from datetime import datetime, timedelta
@@ -52,12 +53,39 @@ def make_engine(url: str, timeout_s: float) -> Engine:
         def _read_side(dbapi_conn, _record):
             # Readers never take the write lock; WAL lets them run beside the writer.
             dbapi_conn.execute("PRAGMA query_only = ON")
+
+        @event.listens_for(engine, "before_cursor_execute", retval=True)
+        def _whole_seconds(_conn, _cursor, statement, parameters, _context, _executemany):
+            return statement, _trim_params(parameters)
         return engine
     if url.startswith("postgresql"):
         ms = int(timeout_s * 1000)
         return create_engine(url, pool_pre_ping=True, connect_args={
             "connect_timeout": max(1, int(timeout_s)), "options": f"-c statement_timeout={ms}"})
     return create_engine(url, pool_pre_ping=True)
+
+
+# SQLite keeps timestamps as text. A row written by plain SQL reads "… 00:16:00" while SQLAlchemy
+# binds "… 00:16:00.000000", and as text the first sorts before the second: `ts < '…00:16:00.000000'`
+# would wrongly take a plain row stamped exactly 00:16:00. Bound without the zero fraction, a
+# whole-second boundary orders correctly against both forms.
+_ZERO_FRACTION = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.0+$")
+
+
+def _trim(value):
+    if isinstance(value, str):
+        m = _ZERO_FRACTION.match(value)
+        if m:
+            return m.group(1)
+    return value
+
+
+def _trim_params(parameters):
+    if isinstance(parameters, dict):
+        return {k: _trim(v) for k, v in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(_trim(v) for v in parameters)
+    return parameters
 
 
 def _keep_bad_bytes(value: bytes) -> str:
