@@ -46,6 +46,14 @@ class PeakwatchDash(dash.Dash):
         return super().interpolate_index(**kwargs).replace("<html>", f"<html {attrs}>", 1)
 
 
+def _register_bundles(app: dash.Dash) -> None:
+    """Dash registers its script bundles (lazy chunks included) while rendering the index page.
+    Each gunicorn worker is a fresh process, and one whose first request is a chunk would answer
+    500 and leave the screen on "Loading…". Render the index once, here, in every process."""
+    with app.server.test_request_context("/"):
+        app.index()
+
+
 def create_app(settings=None) -> dash.Dash:
     settings = settings or settings_mod.load()
     if not settings.redis_url:
@@ -66,4 +74,5 @@ def create_app(settings=None) -> dash.Dash:
     from dashboard.callbacks import (keycustomers, load, nav, ops, outages, repairs, sensitive,  # noqa: F401
                                      wall, warnings)
     app.layout = shell.layout
+    _register_bundles(app)
     return app

@@ -1,0 +1,27 @@
+"""Each gunicorn worker is its own process: one whose first request is a script bundle (not the
+page) must still serve it. Dash registers its bundles while rendering the index page, so the app
+factory renders it once per process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_fresh_worker_serves_scripts_before_any_page(web_app, redis_url):
+    web_app.server.test_client().get("/")
+    # every bundle this app registered, including the chunks the renderer loads lazily later
+    # (source maps are listed but not shipped; browsers ask for them only with devtools open)
+    scripts = [f"/_dash-component-suites/{ns}/{path}" for ns, paths in web_app.registered_paths.items()
+               for path in sorted(paths) if not path.endswith(".map")]
+    assert len(scripts) > 5
+    probe = ("import sys, dashboard.wsgi as w; c = w.server.test_client(); "
+             "print(*[c.get(u).status_code for u in sys.argv[1:]])")
+    env = dict(os.environ, REDIS_URL=redis_url)
+    out = subprocess.run([sys.executable, "-c", probe, *scripts], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert set(out.stdout.split()) == {"200"}, out.stdout
