@@ -133,6 +133,8 @@ def main(argv=None) -> int:
     children.append(Child("web", [sys.executable, "-m", "gunicorn", "dashboard.wsgi:server",
                                   "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
                                   "--worker-class", "gthread", "--threads", "8", "--timeout", "60",
+                                  # longer than the screens' tick, so ticks reuse their connection
+                                  "--keep-alive", "10",
                                   "--graceful-timeout", "5", "--log-level", "warning"], env))
     for child in children[1 if run_simulator else 0:]:
         child.start()
