@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--speed", type=float, default=float(os.environ.get("PEAKWATCH_SPEED", "1")),
                    help="replay faster than real time (simulated seconds per second)")
     p.add_argument("--var-dir", default=os.environ.get("PEAKWATCH_VAR_DIR", str(VAR_DIR)),
-                   help="where the simulator keeps its SQLite source database")
+                   help="where the simulator keeps its SQLite source database, and the app DB by default")
     p.add_argument("--start", default=os.environ.get("PEAKWATCH_START"),
                    help="simulated start time, ISO (replay); default: now")
     return p.parse_args(argv)
@@ -105,6 +106,10 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s peakwatch %(levelname)s %(message)s")
     args = parse_args(argv)
     env = dict(os.environ)
+    var_dir = Path(args.var_dir)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    if not prepare_app_db(env, var_dir):
+        return 2
     redis_server = None
     if not env.get("REDIS_URL"):
         redis_server = EmbeddedRedis().start()
@@ -117,8 +122,6 @@ def main(argv=None) -> int:
     children: list[Child] = []
     run_simulator = not args.no_simulator and not env.get("SOURCE_URL")
     if run_simulator:
-        var_dir = Path(args.var_dir)
-        var_dir.mkdir(parents=True, exist_ok=True)
         env["SOURCE_URL"] = f"sqlite:///{var_dir / 'source.db'}"
         sim = Child("simulator", [sys.executable, "-u", "-m", "simulator", "--url", env["SOURCE_URL"],
                                   "--scale", args.scale, "--scenario", args.scenario, "--seed", str(args.seed)], env)
@@ -150,6 +153,29 @@ def main(argv=None) -> int:
     if redis_server:
         redis_server.stop()
     return 0
+
+
+def prepare_app_db(env: dict, var_dir: Path) -> bool:
+    """The app DB (users, tokens, acknowledgements) and the session key, both under var/ unless
+    set. In dev the first start creates an admin and prints its password once (docs/security.md)."""
+    production = env.get("PEAKWATCH_ENV") == "production"
+    if production and not env.get("SECRET_KEY"):
+        log.error("PEAKWATCH_ENV=production needs SECRET_KEY")
+        return False
+    env.setdefault("APP_DB_URL", f"sqlite:///{var_dir / 'app.db'}")
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = dev_secret(var_dir / "secret_key")
+    init = [sys.executable, "-m", "dashboard.users", "init"] + ([] if production else ["--admin-if-empty"])
+    return subprocess.run(init, env=env).returncode == 0
+
+
+def dev_secret(path: Path) -> str:
+    """Dev only: one random key kept under var/ (mode 600), so every web worker and every restart
+    signs sessions alike."""
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def supervise(children: list[Child], redis_url: str, stop: threading.Event) -> None:

@@ -32,6 +32,11 @@
       tick: async function (_n, versions) {
         try {
           const resp = await fetch('/api/v1/versions', {cache: 'no-store'});
+          if (resp.status === 401) {
+            // signed out, session expired or kiosk token revoked: no more data, go to the sign-in page
+            window.location.assign('/login?next=' + encodeURIComponent(window.location.pathname + window.location.search));
+            return [noUpdate(), noUpdate()];
+          }
           const body = await resp.json();
           if (!body.ok) {
             const hb = Object.assign({}, lastGood || {now: body.now, as_of: {}}, {ok: false, redis: false});

@@ -94,3 +94,41 @@ def load() -> Settings:
         tick_ms=int(_float("PEAKWATCH_TICK_MS", 2000)),
         wall_tick_ms=int(_float("PEAKWATCH_WALL_TICK_MS", 5000)),
     )
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Who may see what (docs/security.md). Production means login required and a SECRET_KEY."""
+    production: bool
+    auth_required: bool          # dev default: anonymous viewers get the whole city
+    secret_key: str | None
+    app_db_url: str
+    sso_header: str | None       # e.g. X-Remote-User, trusted only from sso_proxies
+    sso_proxies: frozenset[str]
+    session_idle_minutes: float
+    session_max_hours: float
+    login_max_failures: int      # per user name within login_window_minutes, then locked
+    login_ip_max_failures: int   # per client address, same window
+    login_window_minutes: float
+
+
+def default_app_db_url(var_dir=None) -> str:
+    return f"sqlite:///{(var_dir or VAR_DIR) / 'app.db'}"
+
+
+def load_security() -> SecuritySettings:
+    env = os.environ
+    production = env.get("PEAKWATCH_ENV", "development") == "production"
+    return SecuritySettings(
+        production=production,
+        auth_required=production or env.get("PEAKWATCH_AUTH") == "required",
+        secret_key=env.get("SECRET_KEY") or None,
+        app_db_url=env.get("APP_DB_URL") or default_app_db_url(),
+        sso_header=env.get("PEAKWATCH_SSO_HEADER") or None,
+        sso_proxies=frozenset(a.strip() for a in env.get("PEAKWATCH_SSO_PROXIES", "").split(",") if a.strip()),
+        session_idle_minutes=_float("PEAKWATCH_SESSION_IDLE_MINUTES", 30.0),
+        session_max_hours=_float("PEAKWATCH_SESSION_MAX_HOURS", 12.0),
+        login_max_failures=int(_float("PEAKWATCH_LOGIN_MAX_FAILURES", 5)),
+        login_ip_max_failures=int(_float("PEAKWATCH_LOGIN_IP_MAX_FAILURES", 20)),
+        login_window_minutes=_float("PEAKWATCH_LOGIN_WINDOW_MINUTES", 15.0),
+    )

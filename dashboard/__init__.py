@@ -11,7 +11,7 @@ from collectors.redis_schema import connect
 from config import ROOT_DIR
 from config import settings as settings_mod
 from config.clock import Clock
-from dashboard import runtime, wallconfig
+from dashboard import runtime, security, wallconfig
 from dashboard.api import create_blueprint
 from dashboard.i18n import t
 from dashboard.scope import is_kiosk
@@ -69,9 +69,10 @@ def create_app(settings=None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.server.register_blueprint(create_blueprint(runtime.store))
+    security.install(app)    # logins, the scope guard on every request, CSP; refuses prod without SECRET_KEY
     from dashboard import shell
     from dashboard.callbacks import overview, shell as shell_callbacks  # noqa: F401  (registers callbacks)
-    from dashboard.callbacks import (keycustomers, load, nav, ops, outages, repairs, sensitive,  # noqa: F401
+    from dashboard.callbacks import (ack, keycustomers, load, nav, ops, outages, repairs, sensitive,  # noqa: F401
                                      wall, warnings)
     app.layout = shell.layout
     _register_bundles(app)

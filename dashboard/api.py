@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from dashboard.store import RedisUnavailable, Store
 
@@ -26,6 +26,10 @@ def error(status: int, message: str, **extra):
 
 
 def create_blueprint(store_factory) -> Blueprint:
+    # imported here: the security package itself uses valid_code from this module
+    from dashboard.security import acks
+    from dashboard.security.principal import engine
+    from dashboard.security.regions import visible
     api = Blueprint("api", __name__)
 
     @api.errorhandler(RedisUnavailable)
@@ -54,19 +58,21 @@ def create_blueprint(store_factory) -> Blueprint:
         store: Store = store_factory()
         now = store.clock.now().isoformat(timespec="seconds")
         try:
-            return jsonify({"ok": True, "now": now, **store.tick()})
+            tick = store.tick()
+            tick["v"]["acks"] = acks.version(engine())    # a new acknowledgement refreshes screens too
+            return jsonify({"ok": True, "now": now, **tick})
         except RedisUnavailable:
             # 200 on purpose: the page shows the outage as data, and the browser logs no error
             return jsonify({"ok": False, "redis": False, "now": now})
 
     @api.get("/api/v1/regions")
     def regions():
-        return jsonify(store_factory().regions())
+        return jsonify(visible(g.principal, store_factory().regions()))
 
     @api.get("/api/v1/summary")
     def summary():
         store: Store = store_factory()
-        code = request.args.get("region") or store.city_code()
+        code = request.args.get("region") or default_region(g.principal, store)
         if code is None:
             return error(503, "topology not loaded yet")
         if not valid_code(code):
@@ -103,9 +109,15 @@ def create_blueprint(store_factory) -> Blueprint:
     return api
 
 
+def default_region(principal, store: Store):
+    from dashboard.security.regions import default_region as scope_default
+    return scope_default(principal, store)
+
+
 def _region(store: Store):
-    """The ?region= code (default: the city) and None, or None and the 4xx/503 to answer with."""
-    code = request.args.get("region") or store.city_code()
+    """The ?region= code (default: the viewer's scope, else the city) and None, or None and the
+    4xx/503 to answer with. The scope itself is checked by dashboard/security/guard.py."""
+    code = request.args.get("region") or default_region(g.principal, store)
     if code is None:
         return None, error(503, "topology not loaded yet")
     if not valid_code(code):

@@ -73,3 +73,12 @@ def csv(page: str, name: str) -> dict:
 def nav(page: str) -> dict:
     """A navigation link; it follows the node in view, so switching pages keeps the scope."""
     return {"type": "nav", "page": page}
+
+
+# acknowledgements (issue 8; dashboard/security/views.py, callbacks/ack.py)
+ACK_STRIP = "ack-strip"          # the standing acknowledgements in the viewer's scope (every screen)
+ACK_RENDERED = "ack-rendered"    # dcc.Store: acks/warnings/topology versions the strip shows
+ACK_TARGET = "ack-target"        # dcc.Store: {code, level, csrf} of the warning the form acknowledges
+ACK_COMMENT = "ack-comment"
+ACK_SUBMIT = "ack-submit"
+ACK_RESULT = "ack-result"

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard import ids, runtime, wallconfig
 from dashboard.i18n import t, table
+from dashboard.security import regions, views
 from dashboard.store import RedisUnavailable
 
 
@@ -24,18 +25,25 @@ def navbar(lang: str) -> dbc.Navbar:
         html.A(t("wall", lang), href="/wall", id=ids.WALL_LINK, className="btn btn-sm btn-outline-light me-2"),
         dbc.Button(t("theme_toggle", lang), id=ids.THEME_TOGGLE, size="sm", color="light", outline=True,
                    className="me-2"),
-        dbc.Button(t("language", lang), id=ids.LANG_TOGGLE, size="sm", color="light", outline=True),
+        dbc.Button(t("language", lang), id=ids.LANG_TOGGLE, size="sm", color="light", outline=True,
+                   className="me-2"),
+        views.user_menu(lang),
     ], fluid=True), color="primary", dark=True, className="pw-navbar mb-2")
 
 
 def playlist() -> dict:
-    """The wall playlist; used only in kiosk mode (callbacks/wall.py rotates through it)."""
+    """The wall playlist; used only in kiosk mode (callbacks/wall.py rotates through it). A kiosk
+    token's playlist, rooted at its node, with only the screens its scope covers."""
     store = runtime.store()
+    who = views.viewer()
     try:
         districts = store.children(store.city_code() or "")
+        data = wallconfig.browser_data(districts, who and who.playlist, who and who.scope)
+        data["screens"] = [s for s in data["screens"] if regions.allows_url(who, s["url"], store)]
     except RedisUnavailable:
-        districts = []   # the district entries come back with the next scheduled reload
-    return wallconfig.browser_data(districts)
+        # the district entries come back with the next scheduled reload
+        data = wallconfig.browser_data([], who and who.playlist, who and who.scope)
+    return data
 
 
 def layout():
@@ -51,5 +59,6 @@ def layout():
         dcc.Store(id=ids.PLAYLIST, data=playlist()),
         navbar(lang),
         html.Div(id=ids.BANNER, className="pw-banner", role="alert"),
+        views.strip(runtime.store(), views.versions_now(), lang),
         dbc.Container(dash.page_container, fluid=True, className="pw-main"),
     ], lang="zh-CN" if lang == "zh" else "en")

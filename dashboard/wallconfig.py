@@ -3,6 +3,7 @@ so a typo is refused with the entry that has it instead of silently skipping a p
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,8 @@ from dashboard.scope import href
 
 PAGES = ("wall", "overview", "load", "repairs", "outages", "warnings", "keycustomers", "sensitive")
 EVERY_DISTRICT = "districts"
+DEFAULT_PLAYLIST = "default"
+PLAYLIST_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 KIOSK_QUERY = "?kiosk=1"
 
 
@@ -64,27 +67,37 @@ def parse(raw: dict) -> WallConfig:
                       tuple(_entry(i, e, dwell) for i, e in enumerate(entries)))
 
 
-@lru_cache(maxsize=1)
-def load() -> WallConfig:
-    path = Path(os.environ.get("PEAKWATCH_WALL_CONFIG") or CONFIG_DIR / "wall.yaml")
+def playlist_path(playlist: str | None = None) -> Path:
+    """The default playlist's file, or config/wall-<name>.yaml (a kiosk token names its playlist)."""
+    if playlist in (None, DEFAULT_PLAYLIST):
+        return Path(os.environ.get("PEAKWATCH_WALL_CONFIG") or CONFIG_DIR / "wall.yaml")
+    if not PLAYLIST_NAME.match(playlist):
+        raise WallConfigError(f"playlist name {playlist!r}: lower-case letters, digits, - and _ only")
+    return CONFIG_DIR / f"wall-{playlist}.yaml"
+
+
+@lru_cache(maxsize=16)
+def load(playlist: str | None = None) -> WallConfig:
+    path = playlist_path(playlist)
     try:
         return parse(yaml.safe_load(path.read_text(encoding="utf-8")))
     except WallConfigError as exc:
         raise WallConfigError(f"{path}: {exc}") from None
 
 
-def urls(config: WallConfig, districts: list[str]) -> list[dict]:
-    """The playlist as the browser walks it: one {url, dwell_ms} per screen, districts expanded."""
+def urls(config: WallConfig, districts: list[str], root: str | None = None) -> list[dict]:
+    """The playlist as the browser walks it: one {url, dwell_ms} per screen, districts expanded;
+    an entry without a focus shows `root` (a kiosk token's scope; None: the city)."""
     out = []
     for e in config.playlist:
-        foci = districts if e.focus == EVERY_DISTRICT else [e.focus]
+        foci = districts if e.focus == EVERY_DISTRICT else [e.focus or root]
         for code in foci:
             out.append({"url": href(e.page, code) + KIOSK_QUERY, "dwell_ms": int(e.dwell_seconds * 1000)})
     return out
 
 
-def browser_data(districts: list[str]) -> dict:
+def browser_data(districts: list[str], playlist: str | None = None, root: str | None = None) -> dict:
     """What the shell's playlist store holds: the screens, the kiosk tick and the reload period."""
-    config = load()
-    return {"screens": urls(config, districts), "tick_ms": config.tick_ms,
+    config = load(playlist)
+    return {"screens": urls(config, districts, root), "tick_ms": config.tick_ms,
             "reload_ms": int(config.reload_minutes * 60_000)}

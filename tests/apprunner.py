@@ -29,7 +29,8 @@ class AppProcess:
     def __init__(self, var_dir: Path, extra_env: dict | None = None, args: list[str] | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SOURCE_URL", "PEAKWATCH_CLOCK")}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("REDIS_URL", "SOURCE_URL", "PEAKWATCH_CLOCK", "APP_DB_URL")}   # app.py's own, under var_dir
         env.update(FAST_INTERVALS, PEAKWATCH_SCALE="tiny", PYTHONUNBUFFERED="1", **(extra_env or {}))
         self.log = open(var_dir / "app.log", "w")
         self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port), "--workers", "1",

@@ -54,8 +54,10 @@ def settings_env(monkeypatch, redis_url, source_url):
 
 
 @pytest.fixture(scope="session")
-def web_app(redis_server):
-    """One Dash app per test session (Dash's page registry is process-global)."""
+def web_app(redis_server, tmp_path_factory):
+    """One Dash app per test session (Dash's page registry is process-global), in the documented
+    dev mode: anonymous requests are a whole-tree viewer (tests/test_security_*.py sign in)."""
     os.environ["REDIS_URL"] = redis_server.url
+    os.environ["APP_DB_URL"] = f"sqlite:///{tmp_path_factory.mktemp('appdb') / 'app.db'}"
     from dashboard import create_app
     return create_app()

@@ -9,6 +9,7 @@ from dashboard import components as c
 from dashboard import geomap, ids, scope, warning_tiles
 from dashboard.grid import rows_for, table
 from dashboard.i18n import t
+from dashboard.security.views import ack_form
 from dashboard.theme import LEVEL_LABELS
 
 PAGE = "warnings"
@@ -66,13 +67,14 @@ def map_data(view: scope.View) -> tuple[list, dict]:
 
 def view_body(view: scope.View) -> list:
     lang = view.lang
+    warning = view.store.entry("warnings", view.code)
     items, lv = map_data(view)
     the_map = geomap.figure(items, lv, lang, view.theme, height=520, outline=view.store.entry("geo", view.code))
     return [
         dbc.Row([
             dbc.Col(c.tile(t("warnings_title", lang), "warnings",
-                           html.Div(node_card(view, view.store.entry("warnings", view.code)),
-                                    id=ids.part(PAGE, "node"))), md=4),
+                           [html.Div(node_card(view, warning), id=ids.part(PAGE, "node")),
+                            ack_form(view.code, warning, lang)]), md=4),
             dbc.Col(dbc.Card([dbc.CardHeader(html.Div([html.Span(t("map_title", lang), className="pw-tile-title"),
                                                        geomap.legend(lang)],
                                                       className="d-flex justify-content-between")),

@@ -1,0 +1,62 @@
+"""Response headers on everything the server sends, and errors without tracebacks.
+
+The Content-Security-Policy allows the app's own origin only; that is also the intranet
+guarantee (a page cannot load or send anything elsewhere). No 'unsafe-eval' and no inline
+scripts; the relaxations, each one needed by a library Chromium showed violating the policy
+without it (tests/test_security_browser.py fails on any violation in the console):
+  script-src  'sha256-…'      Dash's own inline boot script (hashed by app.csp_hashes, not
+                               'unsafe-inline')
+  style-src   'unsafe-inline' Plotly, AG Grid and React set style attributes and <style> tags
+  img-src     data:           AG Grid's icons (inline SVG)
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, request
+
+log = logging.getLogger("dashboard.security")
+
+
+def policy(script_hashes: list[str]) -> str:
+    hashes = " ".join(script_hashes)          # Dash gives them quoted: 'sha256-…'
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' {hashes}".strip(),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def install(app) -> None:
+    server = app.server
+    cached: dict[str, str] = {}
+
+    @server.after_request
+    def secure_headers(resp):
+        if "csp" not in cached:
+            # the hashes exist once every callback is registered, i.e. by the first response
+            cached["csp"] = policy(app.csp_hashes())
+        resp.headers["Content-Security-Policy"] = cached["csp"]
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        if request.path.startswith(("/api/", "/login", "/logout")):
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @server.errorhandler(Exception)
+    def no_traceback(exc):
+        from werkzeug.exceptions import HTTPException
+        if isinstance(exc, HTTPException):
+            return exc          # 404, 405, 413 …: Werkzeug's own short answer
+        log.exception("unhandled error on %s", request.path)
+        resp = jsonify({"error": "internal error"})
+        resp.status_code = 500
+        return resp
