@@ -185,7 +185,14 @@ def audit(breaker: pd.DataFrame, ami: pd.DataFrame, outages: pd.DataFrame, scope
     window = pd.Timedelta(minutes=cfg["match_window_minutes"])
     if breaker.empty and ami.empty:
         return _empty_cases(), pd.DataFrame(columns=EVENT_COLUMNS)
-    eps, observed, events = episodes(breaker, ami, tree, now, window)
+    return audit_episodes(episodes(breaker, ami, tree, now, window), outages, scope, tree, now, cfg)
+
+
+def audit_episodes(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], outages: pd.DataFrame,
+                   scope: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The audit from episodes already derived (they change only when events arrive)."""
+    window = pd.Timedelta(minutes=cfg["match_window_minutes"])
+    eps, observed, events = found
     if eps.empty:
         return _empty_cases(), pd.DataFrame(columns=EVENT_COLUMNS)
     matched = match(eps, outages, scope, window)

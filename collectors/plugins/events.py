@@ -36,6 +36,9 @@ class EventsCollector(Collector):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.events = {name: pd.DataFrame() for name in TABLES}
+        self._events_version = 0          # +1 whenever events are added or leave the window
+        self._episodes = None
+        self._episodes_version = -1
 
     def collect(self) -> dict[str, pd.DataFrame]:
         since = self.ctx.clock.now() - timedelta(days=limits()["audit"]["events_days"])
@@ -68,7 +71,10 @@ class EventsCollector(Collector):
             both = pd.concat([self.events[name], good[~conflict]], ignore_index=True) \
                 if not self.events[name].empty else good[~conflict]
             both = both.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
-            self.events[name] = both[both["ts"] >= horizon].reset_index(drop=True)
+            kept = both[both["ts"] >= horizon].reset_index(drop=True)
+            if len(good) or len(kept) != len(self.events[name]):
+                self._events_version += 1
+            self.events[name] = kept
             rejects += bad
         return rejects
 
@@ -78,7 +84,7 @@ class EventsCollector(Collector):
             raise OmsNotLoaded("OMS outages not loaded yet: the audit waits for the outages collector")
         cfg = limits()["audit"]
         breaker, ami = self.events["scada_breaker_event"], self.events["ami_power_event"]
-        cases, events = kpi.audit(breaker, ami, outages, scope, self.tree, now, cfg)
+        cases, events = self._audit(breaker, ami, outages, scope, now, cfg)
         self.ctx.frames["events.tripped"] = self._tripped(breaker)
         rates = kpi.month_rates(cases, self.tree, now)
         found = kpi.findings(cases).reset_index(drop=True)
@@ -95,6 +101,17 @@ class EventsCollector(Collector):
         entries = {code: {"month": months[code], "pending": waiting[code], "findings": lists.get(code, [])}
                    for code in rates.index}
         return [Dataset("audit", now, entries)]
+
+    def _audit(self, breaker, ami, outages, scope, now, cfg):
+        """Episodes are derived again only when events arrived; the matching against OMS and the
+        time-dependent flags are evaluated every cycle."""
+        if breaker.empty and ami.empty:
+            return kpi.audit(breaker, ami, outages, scope, self.tree, now, cfg)
+        if self._episodes is None or self._episodes_version != self._events_version:
+            window = pd.Timedelta(minutes=cfg["match_window_minutes"])
+            self._episodes = kpi.episodes(breaker, ami, self.tree, now, window)
+            self._episodes_version = self._events_version
+        return kpi.audit_episodes(self._episodes, outages, scope, self.tree, now, cfg)
 
     @staticmethod
     def _tripped(breaker: pd.DataFrame) -> pd.DataFrame:
