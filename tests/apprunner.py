@@ -37,8 +37,10 @@ class AppProcess:
                                       "--var-dir", str(var_dir), *(args or [])],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_live(self, timeout_s: float = 240.0, need=("load_mw", "repair_orders_today")) -> dict:
-        """Until the city summary has load and order numbers (live data, not just a server)."""
+    def wait_live(self, timeout_s: float = 240.0, need=("load_mw", "repair_orders_today"),
+                  fresh: bool = False) -> dict:
+        """Until the city summary has load and order numbers (live data, not just a server), and
+        with `fresh`, until no dataset of the summary is stale (every collector has published)."""
         deadline = time.monotonic() + timeout_s
         last = None
         while time.monotonic() < deadline:
@@ -46,7 +48,8 @@ class AppProcess:
                 raise RuntimeError(f"app.py exited with {self.proc.returncode}: {self.log_text()[-3000:]}")
             try:
                 status, last = get_json(f"{self.base}/api/v1/summary")
-                if status == 200 and all(last.get(k) is not None for k in need):
+                if status == 200 and all(last.get(k) is not None for k in need) \
+                        and not (fresh and last.get("stale")):
                     return last
             except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
                 pass

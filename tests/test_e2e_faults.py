@@ -24,7 +24,7 @@ def app(tmp_path_factory):
     create_tiny_grid(f"sqlite:///{db}")
     proc = AppProcess(var, extra_env={"SOURCE_URL": f"sqlite:///{db}"})
     try:
-        proc.wait_live(need=("repair_orders_today",))
+        proc.wait_live(need=("repair_orders_today",), fresh=True)
         yield proc, db
     finally:
         proc.stop()
@@ -39,7 +39,7 @@ def test_source_down_shows_stale_then_clears(app):
     with chromium(proc.base) as w:
         w.page.goto(proc.base + "/")
         w.settle()
-        assert banner(w.page) == ""
+        w.page.wait_for_function("document.querySelector('#banner').innerText.trim() === ''", timeout=60000)
         away = db.with_suffix(".away")
         shutil.move(db, away)                                    # the source system goes down
         try:
