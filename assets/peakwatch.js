@@ -117,6 +117,8 @@
           wall.enteredAt = now;
         }
         if (now - wall.enteredAt < screens[wall.position].dwell_ms) { return noUpdate(); }
+        // Not while a refresh is in flight: its Patch would land on the next page's empty slot.
+        if (document.querySelector('[data-dash-is-loading="true"]')) { return noUpdate(); }
         wall.position = (wall.position + 1) % screens.length;
         wall.enteredAt = now;
         return screens[wall.position].url;

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.i18n import number, percent, t
+from dashboard.theme import template
 
 # 96 quarter-hour labels for curves
 QUARTERS = [f"{q // 4:02d}:{q % 4 * 15:02d}" for q in range(96)]
@@ -76,15 +77,15 @@ def outages_body(outages: dict | None, lang: str):
             line(t("outage_tareas", lang), number(outages["outage_transformer_areas"], lang))]
 
 
-def _base_layout(title: str) -> dict:
-    return dict(template="plotly_dark", title=dict(text=title, font=dict(size=16)),
+def _base_layout(title: str, theme: str) -> dict:
+    return dict(template=template(theme), title=dict(text=title, font=dict(size=16)),
                 paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
                 margin=dict(l=48, r=12, t=40, b=32), height=300,
                 legend=dict(orientation="h", y=1.12, x=1, xanchor="right"), uirevision="keep")
 
 
-def curve_figure(load: dict | None, lang: str) -> go.Figure:
-    fig = go.Figure(layout=_base_layout(f'{t("load", lang)} ({t("unit_mw", lang)})'))
+def curve_figure(load: dict | None, lang: str, theme: str) -> go.Figure:
+    fig = go.Figure(layout=_base_layout(f'{t("load", lang)} ({t("unit_mw", lang)})', theme))
     load = load or {}
     for key, dash in (("today", "solid"), ("yesterday", "dot"), ("last_year", "dash")):
         fig.add_scatter(x=QUARTERS, y=load.get(f"curve_{key}") or [None] * 96, mode="lines",
@@ -94,8 +95,8 @@ def curve_figure(load: dict | None, lang: str) -> go.Figure:
     return fig
 
 
-def orders_figure(orders: dict | None, lang: str) -> go.Figure:
-    fig = go.Figure(layout=_base_layout(t("hourly_orders", lang)))
+def orders_figure(orders: dict | None, lang: str, theme: str) -> go.Figure:
+    fig = go.Figure(layout=_base_layout(t("hourly_orders", lang), theme))
     orders = orders or {}
     fig.add_bar(x=HOURS, y=orders.get("hourly") or [0] * 24, name=t("curve_today", lang),
                 marker_color=SERIES["today"])

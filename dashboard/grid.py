@@ -19,7 +19,7 @@ KINDS = {
     "text": {"filter": "agTextColumnFilter"},
     "int": {"filter": "agNumberColumnFilter", "type": "rightAligned",
             "valueFormatter": {"function": "PW.number(params.value, 0)"}},
-    "mw": {"filter": "agNumberColumnFilter", "type": "rightAligned",
+    "dec1": {"filter": "agNumberColumnFilter", "type": "rightAligned",
            "valueFormatter": {"function": "PW.number(params.value, 1)"}},
     "float": {"filter": "agNumberColumnFilter", "type": "rightAligned",
               "valueFormatter": {"function": "PW.number(params.value, 2)"}},

@@ -16,6 +16,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from config.limits import limits
 from dashboard import ids, runtime
 from dashboard.api import valid_code
 from dashboard.i18n import t
@@ -164,14 +165,23 @@ def under(view: View, rows: list[dict], field: str) -> list[dict]:
     return [r for r in rows if view.code in chains.get(r.get(field), ())]
 
 
-def listing(view: View, dataset: str) -> list[dict]:
-    """A per-node list (countdowns, sensitive orders, findings) for the view's node. Lists are
-    published down to 供电所; below that, the 供电所's list is filtered to the node."""
+# where the collectors publish each per-node list: the limits.yaml setting naming its levels
+LIST_LEVELS = {"countdowns": ("repair", "countdown_levels"), "sensitive": ("sensitive", "list_levels"),
+               "audit": ("audit", "list_levels"), "frequent_outages": ("outages", "list_levels")}
+
+
+def listing(view: View, dataset: str, key: str | None = None, field: str = "tarea_code") -> list[dict]:
+    """A per-node list (countdowns, sensitive orders, audit findings …) for the view's node.
+    Lists are published for the levels limits.yaml names (city to 供电所); below them, the
+    nearest such ancestor's list is filtered to the node. `key`: the list's field in the entry."""
+    section, setting = LIST_LEVELS[dataset]
+    levels = limits()[section][setting]
     for node in reversed(view.store.ancestors(view.code)):
-        entry = view.store.entry(dataset, node["code"])
-        if entry is not None:
-            rows = entry.get("orders", []) if isinstance(entry, dict) else entry
-            return rows if node["code"] == view.code else under(view, rows, "tarea_code")
+        if node["level"] not in levels:
+            continue
+        entry = view.store.entry(dataset, node["code"]) or {}
+        rows = entry.get(key, []) if key else (entry or [])
+        return rows if node["code"] == view.code else under(view, rows, field)
     return []
 
 

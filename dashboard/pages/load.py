@@ -12,7 +12,7 @@ from dashboard.i18n import number, percent, t
 
 PAGE = "load"
 DATASETS = ("load", "ami")
-GRID = [("name", "name", "text"), ("load_mw", "load_mw", "mw"), ("load_rate", "load_rate", "percent"),
+GRID = [("name", "name", "text"), ("load_mw", "load_mw", "dec1"), ("load_rate", "load_rate", "percent"),
         ("load_vs_peak", "load_vs_peak", "percent"), ("heavy_feeders", "heavy_feeders", "int"),
         ("overload_feeders", "overload_feeders", "int"), ("heavy_tareas", "heavy_tareas", "int"),
         ("overload_tareas", "overload_tareas", "int"), ("low_voltage_customers", "low_voltage_customers", "int")]

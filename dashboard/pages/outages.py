@@ -6,12 +6,12 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard import components as c
-from dashboard import figures, ids, scope
+from dashboard import audit_view, figures, ids, scope
 from dashboard.grid import rows_for, table
 from dashboard.i18n import label, number, percent, t
 
 PAGE = "outages"
-DATASETS = ("outages",)
+DATASETS = ("outages", "audit", "frequent_outages")
 ACTIVE = [("outage_id", "outage_id", "text"), ("type_label", "outage_type", "text"),
           ("equipment_name", "equipment", "text"), ("cause_label", "cause", "text"),
           ("customers_reported", "outage_customers", "int"), ("tareas", "outage_tareas", "int"),
@@ -74,9 +74,16 @@ def view_body(view: scope.View) -> list:
     rows = node_rows(store, scope.child_codes(view))
     title = f'{t("outage_customers", lang)} · {t("children", lang)}'
     return [
-        dbc.Row([dbc.Col(c.tile(t(key, lang), "outages", html.Div(fn(o, lang), id=ids.part(PAGE, key))), md=4)
-                 for key, fn in KPIS], className="g-2 mb-2"),
+        dbc.Row([*[dbc.Col(c.tile(t(key, lang), "outages", html.Div(fn(o, lang), id=ids.part(PAGE, key))), md=3)
+                   for key, fn in KPIS],
+                 dbc.Col(c.tile(t("audit_title", lang), "audit",
+                                html.Div(audit_view.month_kpis(view.store.entry("audit", view.code), lang),
+                                         id=ids.part(PAGE, "audit"))), md=3)], className="g-2 mb-2"),
         table(PAGE, "active", ACTIVE, active_rows(view), lang, height="340px", title=t("outages_active", lang)),
+        table(PAGE, "findings", audit_view.FINDINGS, audit_view.finding_rows(view), lang, height="380px",
+              title=t("audit_findings", lang)),
+        table(PAGE, "frequent", audit_view.FREQUENT, audit_view.frequent_rows(view), lang, height="300px",
+              title=t("frequent_outages", lang)),
         *scope.below(view, rows, [
             dbc.Card(c.graph(ids.drill(PAGE, "children"), figures.node_bars(rows, "outage_customers", title,
                                                                            view.theme)), className="pw-tile mb-2"),

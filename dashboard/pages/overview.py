@@ -8,6 +8,7 @@ from dash import dcc, html
 from dashboard import components as c
 from dashboard import ids, runtime, warning_tiles
 from dashboard.i18n import t
+from dashboard.scope import is_kiosk
 from dashboard.store import RedisUnavailable
 
 dash.register_page(__name__, path="/", name="nav_overview", nav=True, order=0)
@@ -36,11 +37,11 @@ def breadcrumb(store, code: str, lang: str):
 
 
 def message(text: str):
-    return dbc.Alert(text, color="warning", className="m-4 pw-message")
+    return dbc.Alert(text, color="secondary", className="m-4 pw-message")
 
 
-def view(code: str | None = None):
-    lang = runtime.lang()
+def view(code: str | None = None, query: dict | None = None):
+    lang, theme = runtime.lang(), runtime.theme(is_kiosk(query or {}))
     store = runtime.store()
     try:
         code = code or store.city_code()
@@ -70,8 +71,9 @@ def view(code: str | None = None):
                            html.Div(c.outages_body(data["outages"], lang), id=ids.OV_OUTAGES)), md=3),
         ], className="g-2 mb-2"),
         dbc.Row([
-            dbc.Col(dbc.Card(c.graph(ids.OV_CURVE, c.curve_figure(data["load"], lang)), className="pw-tile"), md=7),
-            dbc.Col(dbc.Card(c.graph(ids.OV_ORDERS_CHART, c.orders_figure(data["orders"], lang)),
+            dbc.Col(dbc.Card(c.graph(ids.OV_CURVE, c.curve_figure(data["load"], lang, theme)),
+                             className="pw-tile"), md=7),
+            dbc.Col(dbc.Card(c.graph(ids.OV_ORDERS_CHART, c.orders_figure(data["orders"], lang, theme)),
                              className="pw-tile"), md=5),
         ], className="g-2 mb-2"),
         dbc.Card([dbc.CardHeader(t("children", lang)),
@@ -80,5 +82,5 @@ def view(code: str | None = None):
     ])
 
 
-def layout(**_query):
-    return view(None)
+def layout(**query):
+    return view(None, query)

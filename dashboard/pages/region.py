@@ -6,5 +6,5 @@ from dashboard.pages.overview import view
 dash.register_page(__name__, path_template="/region/<code>", name="region", nav=False)
 
 
-def layout(code: str | None = None, **_query):
-    return view(code)
+def layout(code: str | None = None, **query):
+    return view(code, query)

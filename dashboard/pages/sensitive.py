@@ -24,7 +24,7 @@ GRID = [("name", "name", "text"), ("sensitive", "sensitive_orders", "int"),
 
 
 def order_rows(view: scope.View) -> list[dict]:
-    found = scope.listing(view, "sensitive")
+    found = scope.listing(view, "sensitive", "orders")
     names = {n["code"]: n["name"] for n in scope.named(view.store, sorted({o["tarea_code"] for o in found}))}
     lang = view.lang
     sep = "、" if lang == "zh" else ", "

@@ -128,7 +128,7 @@ def level_body(w: dict | None, lang: str):
 def ticker_items(view: scope.View) -> list[str]:
     """The newest warning changes and sensitive orders at or below the node, newest first."""
     changes = view.store.warning_history(view.code, TICKER_ITEMS)
-    sensitive = scope.listing(view, "sensitive")[:TICKER_ITEMS]
+    sensitive = scope.listing(view, "sensitive", "orders")[:TICKER_ITEMS]
     codes = sorted({c["code"] for c in changes} | {s["tarea_code"] for s in sensitive})
     names = {n["code"]: n["name"] for n in scope.named(view.store, codes)}
     lang = view.lang
