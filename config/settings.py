@@ -103,8 +103,8 @@ class SecuritySettings:
     auth_required: bool          # dev default: anonymous viewers get the whole city
     secret_key: str | None
     app_db_url: str
-    sso_header: str | None       # e.g. X-Remote-User, trusted only from sso_proxies
-    sso_proxies: frozenset[str]
+    sso_header: str | None       # e.g. X-Remote-User, believed only from a trusted proxy
+    trusted_proxies: frozenset[str]   # their X-Remote-User, X-Forwarded-For/-Proto are believed
     session_idle_minutes: float
     session_max_hours: float
     login_max_failures: int      # per user name within login_window_minutes, then locked
@@ -125,7 +125,7 @@ def load_security() -> SecuritySettings:
         secret_key=env.get("SECRET_KEY") or None,
         app_db_url=env.get("APP_DB_URL") or default_app_db_url(),
         sso_header=env.get("PEAKWATCH_SSO_HEADER") or None,
-        sso_proxies=frozenset(a.strip() for a in env.get("PEAKWATCH_SSO_PROXIES", "").split(",") if a.strip()),
+        trusted_proxies=frozenset(a.strip() for a in env.get("PEAKWATCH_TRUSTED_PROXIES", "").split(",") if a.strip()),
         session_idle_minutes=_float("PEAKWATCH_SESSION_IDLE_MINUTES", 30.0),
         session_max_hours=_float("PEAKWATCH_SESSION_MAX_HOURS", 12.0),
         login_max_failures=int(_float("PEAKWATCH_LOGIN_MAX_FAILURES", 5)),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from urllib.parse import urlparse
 
 from playwright.sync_api import sync_playwright
@@ -27,19 +28,29 @@ class Watched:
         if netloc and netloc != self.host and not req.url.startswith(("data:", "blob:")):
             self.outside.append(req.url)
 
+    def wait_js(self, expression: str, timeout_ms: float = 30000) -> None:
+        """Poll a JS expression from here (page.evaluate is not subject to the page's CSP, while
+        wait_for_function's polling uses eval, which the app's CSP refuses)."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not self.page.evaluate(expression):
+            if time.monotonic() > deadline:
+                raise TimeoutError(expression)
+            self.page.wait_for_timeout(100)
+
     def settle(self) -> None:
-        self.page.wait_for_function(
-            "() => document.querySelector('#react-entry-point') && "
-            "document.querySelector('#react-entry-point').children.length && "
-            "!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30000)
+        self.wait_js("document.querySelector('#react-entry-point') && "
+                     "document.querySelector('#react-entry-point').children.length > 0 && "
+                     "!document.querySelector('[data-dash-is-loading=\"true\"]')")
 
 
 @contextlib.contextmanager
-def chromium(base: str, width: int = 1920, height: int = 1080):
+def chromium(base: str, width: int = 1920, height: int = 1080, csp: bool = False):
+    """csp=False lets page.wait_for_function work (its polling uses eval, which the app's CSP
+    forbids); the security tests keep the CSP on and wait with Watched.wait_js."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=not csp).new_page()
             yield Watched(page, base)
         finally:
             browser.close()

@@ -78,12 +78,19 @@ def test_lockout_per_address_across_user_names(secured, monkeypatch):
     assert login(client, "ann").status_code == 429
 
 
-def test_lockout_state_is_in_the_app_db(secured):
-    client = secured.server.test_client()
-    login(client, "ann", "nope nope nope")
+def test_lockout_state_is_in_the_app_db_with_the_browser_address(secured, monkeypatch):
+    cfg = secured.server.config["PW_SECURITY"]
+    monkeypatch.setitem(secured.server.config, "PW_SECURITY", type(cfg)(**{**cfg.__dict__,
+                                                                            "trusted_proxies": frozenset({"10.0.0.5"})}))
+    proxied = secured.server.test_client()
+    proxied.environ_base.update(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="198.51.100.7, 10.1.2.3")
+    login(proxied, "ann", "nope nope nope")
+    direct = secured.server.test_client()
+    direct.environ_base.update(HTTP_X_FORWARDED_FOR="203.0.113.9")     # not from a proxy: not believed
+    login(direct, "bob", "nope nope nope")
     with app_db(secured).connect() as conn:
-        rows = conn.exec_driver_sql("SELECT user_name, address, ok FROM login_attempts").all()
-    assert rows == [("ann", "127.0.0.1", 0)]
+        rows = conn.exec_driver_sql("SELECT user_name, address, ok FROM login_attempts ORDER BY id").all()
+    assert rows == [("ann", "10.1.2.3", 0), ("bob", "127.0.0.1", 0)]
 
 
 def test_login_without_csrf_token_or_from_another_site_is_refused(secured):
@@ -236,7 +243,7 @@ def test_no_traceback_reaches_the_browser(secured, monkeypatch):
 def test_sso_header_is_trusted_only_from_the_proxy(secured, monkeypatch):
     cfg = secured.server.config["PW_SECURITY"]
     monkeypatch.setitem(secured.server.config, "PW_SECURITY", type(cfg)(**{
-        **cfg.__dict__, "sso_header": "X-Remote-User", "sso_proxies": frozenset({"10.0.0.5"})}))
+        **cfg.__dict__, "sso_header": "X-Remote-User", "trusted_proxies": frozenset({"10.0.0.5"})}))
     add_user(secured, "ann", "viewer", "PC01")
     client = secured.server.test_client()
     via_proxy = client.get("/api/v1/summary", headers={"X-Remote-User": "ann"},

@@ -64,7 +64,7 @@ def test_operator_acknowledges_and_the_kiosk_shows_it(secured_app):
     app, eng = secured_app
     accounts.add_user(eng, "op-pc01", PASSWORD, "operator", "PC01", "test")
     secret = accounts.add_token(eng, "hall-1", "default", "PC01", "test")
-    with chromium(app.base) as desk:
+    with chromium(app.base, csp=True) as desk:
         wall = Watched(desk.page.context.browser.new_context(viewport={"width": 1920, "height": 1080}).new_page(),
                        app.base)
         wall.page.goto(f"{app.base}/wall/PC01?kiosk=1&token={secret}")
@@ -75,10 +75,9 @@ def test_operator_acknowledges_and_the_kiosk_shows_it(secured_app):
         sign_in(desk, app.base, "op-pc01", "/warnings/PC01")
         desk.page.fill("#ack-comment", COMMENT)
         desk.page.click("#ack-submit")
-        desk.page.wait_for_function("document.querySelector('#ack-result').innerText === '已确认'", timeout=30000)
+        desk.wait_js("document.querySelector('#ack-result').innerText === '已确认'")
 
-        wall.page.wait_for_function(
-            f"document.querySelector('#ack-strip').innerText.includes('{COMMENT}')", timeout=30000)
+        wall.wait_js(f"document.querySelector('#ack-strip').innerText.includes('{COMMENT}')")
         strip = wall.page.inner_text("#ack-strip")
         assert "op-pc01" in strip and "红色" in strip
         assert wall.page.evaluate("window.__noReload") is True          # live, not reloaded
@@ -96,7 +95,7 @@ def test_every_page_runs_under_the_csp(secured_app, web_app):
     paths = sorted({(p.get("path_template") or p["path"]).replace("<code>", "PC01")
                     for p in dash.page_registry.values()})
     assert len(paths) > 10, paths
-    with chromium(app.base) as w:
+    with chromium(app.base, csp=True) as w:
         sign_in(w, app.base, "adm", "/")
         for path in paths:
             w.page.goto(f"{app.base}{path}")

@@ -23,7 +23,7 @@ class SessionInterface(SecureCookieSessionInterface):
     or through a configured proxy that says so)."""
 
     def get_cookie_secure(self, app) -> bool:
-        proxies = app.config["PW_SECURITY"].sso_proxies
+        proxies = app.config["PW_SECURITY"].trusted_proxies
         forwarded = request.remote_addr in proxies and request.headers.get("X-Forwarded-Proto") == "https"
         return request.is_secure or forwarded
 

@@ -13,7 +13,7 @@ from dashboard import runtime
 from dashboard.api import valid_code
 from dashboard.security import accounts, csrf, regions
 from dashboard.security.db import acknowledgements, now_iso
-from dashboard.security.principal import engine
+from dashboard.security.principal import client_address, engine
 from dashboard.store import RedisUnavailable
 
 MAX_COMMENT = 500
@@ -81,7 +81,7 @@ def acknowledge(who, store, body):
             node_code=code, level=warning["level"], started_at=warning.get("started_at"),
             comment=body["comment"].strip(), user_name=who.name, at=at)).inserted_primary_key[0]
     _version_cache["at"] = 0.0          # this worker's screens see it at their next tick
-    accounts.audit(eng, who.name, "ack", code, request.remote_addr, old_level=warning.get("level_name"),
+    accounts.audit(eng, who.name, "ack", code, client_address(), old_level=warning.get("level_name"),
                    started_at=warning.get("started_at"), new_state="acknowledged", comment=body["comment"].strip())
     return 201, {"id": ack_id, "code": code, "level": warning["level"], "user": who.name, "at": at}
 

@@ -11,7 +11,7 @@ from flask import Blueprint, redirect, render_template, request, session
 from dashboard import runtime
 from dashboard.i18n import t
 from dashboard.security import accounts, csrf, ratelimit
-from dashboard.security.principal import config, engine
+from dashboard.security.principal import client_address, config, engine
 
 TOKEN_PARAM = "token"
 
@@ -48,7 +48,7 @@ def start_session(**values) -> None:
 
 
 def attempt_login():
-    lang, eng, address = runtime.lang(), engine(), request.remote_addr or "-"
+    lang, eng, address = runtime.lang(), engine(), client_address()
     if csrf.problem():
         return login_form(400, t("sec_bad_request", lang))
     name = (request.form.get("user") or "").strip()[:64]
@@ -73,7 +73,7 @@ def exchange_token():
         return message(t("sec_token_invalid", runtime.lang()), 401)
     start_session(tid=token.id)
     session.permanent = True          # the wall keeps it across browser restarts; revocation ends it
-    accounts.audit(engine(), f"kiosk:{token.label}", "kiosk_session", str(token.id), request.remote_addr)
+    accounts.audit(engine(), f"kiosk:{token.label}", "kiosk_session", str(token.id), client_address())
     rest = [(k, v) for k, v in request.args.items(multi=True) if k != TOKEN_PARAM]
     return redirect(request.path + (f"?{urlencode(rest)}" if rest else ""), 303)
 

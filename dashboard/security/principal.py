@@ -52,10 +52,18 @@ def _sso() -> Principal | None:
     name = request.headers.get(cfg.sso_header) if cfg.sso_header else None
     if not name:
         return None
-    if request.remote_addr not in cfg.sso_proxies:
-        log.warning("ignored %s header from %s: not a configured SSO proxy", cfg.sso_header, request.remote_addr)
+    if request.remote_addr not in cfg.trusted_proxies:
+        log.warning("ignored %s header from %s: not a trusted proxy", cfg.sso_header, request.remote_addr)
         return None
     return _from_user(accounts.get_user(engine(), name), SSO)   # SSO says who; the app DB says what
+
+
+def client_address() -> str:
+    """The browser's address: a trusted proxy's X-Forwarded-For (the hop it appended), else the peer."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if request.remote_addr in config().trusted_proxies and forwarded:
+        return forwarded.split(",")[-1].strip()[:64]
+    return request.remote_addr or "-"
 
 
 def _session_user() -> Principal | None:
