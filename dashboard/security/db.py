@@ -89,7 +89,9 @@ def engine(url: str) -> Engine:
     """The engine for an APP_DB_URL, its tables created if missing (one per URL per process)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)      # password hashes: readable by the service only
     eng = create_engine(url, pool_pre_ping=True)
     if parsed.get_backend_name() == "sqlite":
         event.listen(eng, "connect", _sqlite_pragmas)
