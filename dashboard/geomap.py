@@ -14,6 +14,8 @@ from dashboard.i18n import t
 from dashboard.theme import DARK, LEVEL_LABELS, level_colour
 
 FILL_ALPHA = "b3"        # 70 % opaque fills: the outlines stay visible
+TILE_HALF = 0.46         # tiles of the tile map: unit spacing, a small gap between them
+CLICK_PX = 40            # the click target at a tile's centre
 
 
 def areas(store, codes: list[str]) -> list[dict]:
@@ -72,9 +74,19 @@ def svg_path(geometry: dict) -> str:
     return " ".join("M " + " L ".join(f"{x},{y}" for x, y in ring) + " Z" for ring in rings(geometry))
 
 
+def tiles(items: list[dict]) -> list[dict]:
+    """Nodes without outlines (stations, feeders) as a grid of tiles: their centroids crowd
+    together and their names would overlap; a tile map keeps every name readable."""
+    cols = math.ceil(math.sqrt(len(items))) or 1
+    return [{**a, "lon": i % cols, "lat": -(i // cols)} for i, a in enumerate(items)]
+
+
 def figure(items: list[dict], lv: dict, lang: str, theme: str, height: int | None = 520, font_size: int = 16,
            outline: dict | None = None) -> go.Figure:
-    """outline: the geometry of the node whose children these are, drawn around them for context."""
+    """Outlined children as areas (outline: their parent's, drawn around them); children without
+    outlines as a tile map."""
+    if not any(a["geometry"] for a in items):
+        return tile_figure(tiles(items), lv, lang, theme, height, font_size)
     fig = base(theme, "", height)
     line = "#f1f3f5" if theme == DARK else "#495057"
     if outline:
@@ -104,9 +116,33 @@ def figure(items: list[dict], lv: dict, lang: str, theme: str, height: int | Non
     return fig
 
 
+def tile_figure(items: list[dict], lv: dict, lang: str, theme: str, height, font_size: int) -> go.Figure:
+    """Tiles are shapes in data units, so they grow with the screen like the type on them."""
+    fig = base(theme, "", height)
+    for a in items:
+        fig.add_shape(type="rect", x0=a["lon"] - TILE_HALF, x1=a["lon"] + TILE_HALF, y0=a["lat"] - TILE_HALF,
+                      y1=a["lat"] + TILE_HALF, fillcolor=level_colour(lv.get(a["code"])), opacity=0.85,
+                      line=dict(width=0), layer="below")
+    fig.add_scatter(x=[a["lon"] for a in items], y=[a["lat"] for a in items], mode="markers+text",
+                    text=[_label(a, lv.get(a["code"]), lang) for a in items], customdata=[a["code"] for a in items],
+                    marker=dict(size=CLICK_PX, opacity=0), textposition="middle center", hoverinfo="text", name="",
+                    textfont=dict(color="#ffffff" if theme == DARK else "#212529"))
+    fig.update_layout(showlegend=False, margin=dict(l=4, r=4, t=4, b=4), dragmode=False, font=dict(size=font_size))
+    cols = max((a["lon"] for a in items), default=0)
+    rows = min((a["lat"] for a in items), default=0)
+    fig.update_xaxes(visible=False, fixedrange=True, range=[-0.5, cols + 0.5])
+    fig.update_yaxes(visible=False, fixedrange=True, range=[rows - 0.5, 0.5])
+    return fig
+
+
 def recolour(fig_patch, items: list[dict], lv: dict, lang: str) -> None:
     """Fill colours and labels for new levels, into a Patch of a figure() figure."""
     drawn = [a for a in items if a["geometry"]]
+    if not drawn:                                   # the tile map
+        for i, a in enumerate(items):
+            fig_patch["layout"]["shapes"][i]["fillcolor"] = level_colour(lv.get(a["code"]))
+        fig_patch["data"][0]["text"] = [_label(a, lv.get(a["code"]), lang) for a in items]
+        return
     for i, a in enumerate(drawn):
         fig_patch["data"][i]["fillcolor"] = level_colour(lv.get(a["code"])) + FILL_ALPHA
     placed = [a for a in items if a["lon"] is not None]

@@ -150,7 +150,10 @@ def test_map_area_click_drills_into_a_district(app):
         label = w.page.locator(f"[id='{dom_id({'type': 'drill', 'page': 'warnings', 'name': 'map'})}'] .textpoint").first
         label.wait_for()
         box = label.bounding_box()
-        w.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        w.page.mouse.move(*centre)
+        w.page.locator(".hovertext").first.wait_for()       # plotly has the area under the pointer
+        w.page.mouse.click(*centre)
         path = wait_path_change(w, "/warnings")
         assert path.startswith("/warnings/PC0"), path
         assert w.errors == [] and w.outside == []
