@@ -79,7 +79,7 @@ def record(redis_url: str, child: Child, event: str) -> None:
     try:
         connect(redis_url).hset(PROCESSES, child.name, json.dumps({
             "pid": child.process.pid if child.process else None, "restarts": child.restarts,
-            "last_event": event, "at": datetime.now().isoformat(timespec="seconds")}))
+            "last_event": event, "at": Clock().now().isoformat(timespec="seconds")}))   # CST, like every as_of
     except Exception as exc:  # Redis may be the thing that is down; supervision goes on
         log.warning("cannot record %s %s: %s", child.name, event, exc)
 

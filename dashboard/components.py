@@ -102,6 +102,7 @@ def orders_figure(orders: dict | None, lang: str, theme: str) -> go.Figure:
                 marker_color=SERIES["today"])
     fig.add_scatter(x=HOURS, y=orders.get("baseline_hourly") or [0] * 24, mode="lines",
                     name=t("baseline", lang), line=dict(color=SERIES["baseline"], dash="dot"))
+    fig.update_xaxes(type="category")   # "00".."23" are hours, not numbers to rescale
     return fig
 
 
