@@ -65,7 +65,7 @@ def test_sql_insert_reaches_api_and_browser_without_reload(handmade_app):
         insert_repair_order(db, "E2E-1", "PC01S02F002T003")
         assert wait_for(lambda: repair_today(app, "PC01") == before + 1)
         assert repair_today(app, "PC02") == 0        # the other district did not move
-        w.page.wait_for_function(f"() => document.querySelector('#ov-orders .pw-big').innerText === '{before + 1}'",
+        w.page.wait_for_function(f"() => (e => e !== null && e.innerText === '{before + 1}')(document.querySelector('#ov-orders .pw-big'))",
                                  timeout=60000)
         assert w.page.evaluate("window.__noReload") is True
         assert w.errors == [] and w.outside == []

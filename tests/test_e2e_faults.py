@@ -34,22 +34,29 @@ def banner(page) -> str:
     return page.inner_text("#banner").strip()
 
 
+# The banner may be absent for a moment (first render, a reload): a predicate that threw would end
+# the wait, so "absent" reads as "not yet".
+BANNER = "document.getElementById('banner')"
+BANNER_CLEAR = f"() => (b => b !== null && b.innerText.trim() === '')({BANNER})"
+BANNER_STALE = f"() => (b => b !== null && b.innerText.includes('数据已过期'))({BANNER})"
+
+
 def test_source_down_shows_stale_then_clears(app):
     proc, db = app
     with chromium(proc.base) as w:
         w.page.goto(proc.base + "/")
         w.settle()
-        w.page.wait_for_function("document.querySelector('#banner').innerText.trim() === ''", timeout=60000)
+        w.page.wait_for_function(BANNER_CLEAR, timeout=60000)
         away = db.with_suffix(".away")
         shutil.move(db, away)                                    # the source system goes down
         try:
-            w.page.wait_for_function("document.querySelector('#banner').innerText.includes('数据已过期')",
+            w.page.wait_for_function(BANNER_STALE,
                                      timeout=90000)
             assert w.page.locator(".pw-age-stale").count() >= 1  # the tiles say how old they are
             assert w.page.inner_text("#ov-orders .pw-big") != "—"  # last good values stay
         finally:
             shutil.move(away, db)
-        w.page.wait_for_function("document.querySelector('#banner').innerText.trim() === ''", timeout=90000)
+        w.page.wait_for_function(BANNER_CLEAR, timeout=90000)
         assert w.page.locator(".pw-age-stale").count() == 0
         assert w.errors == [] and w.outside == []
 

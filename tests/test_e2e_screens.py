@@ -44,7 +44,7 @@ def app(tmp_path_factory):
                                       # call it stale between minutes and keep the banner up
                                       "PEAKWATCH_INTERVAL_SCADA": "20"})
     try:
-        proc.wait_live()
+        proc.wait_live(fresh=True)   # every dataset published: the banner starts clear
         SHOTS.mkdir(exist_ok=True)
         yield proc
     finally:
@@ -190,15 +190,16 @@ def test_stale_banner_follows_the_collectors(app):
     collectors = child(app, "-m collectors")
     with chromium(app.base) as w:
         visit(w, app.base, "/repairs")
-        assert "pw-banner-stale" not in banner(w)
+        w.page.wait_for_function("() => (b => b !== null && !b.className.includes('pw-banner-stale'))"
+                                 "(document.getElementById('banner'))", timeout=60000)
         collectors.send_signal(signal.SIGSTOP)
         try:
-            w.page.wait_for_function("() => document.getElementById('banner').className.includes('pw-banner-stale')",
+            w.page.wait_for_function("() => (b => b !== null && b.className.includes('pw-banner-stale'))(document.getElementById('banner'))",
                                      timeout=60000)
             shot(w, "zh-stale-banner")
         finally:
             collectors.send_signal(signal.SIGCONT)
-        w.page.wait_for_function("() => !document.getElementById('banner').className.includes('pw-banner-stale')",
+        w.page.wait_for_function("() => (b => b !== null && !b.className.includes('pw-banner-stale'))(document.getElementById('banner'))",
                                  timeout=60000)
         assert w.errors == [] and w.outside == []
 
@@ -209,7 +210,7 @@ def test_kiosk_recovers_from_a_web_server_restart(app):
         visit(w, app.base, "/wall")
         w.page.evaluate("window.__sameDocument = true")
         child(app, "gunicorn").kill()
-        w.page.wait_for_function("() => document.getElementById('banner').className.includes('pw-banner-down')",
+        w.page.wait_for_function("() => (b => b !== null && b.className.includes('pw-banner-down'))(document.getElementById('banner'))",
                                  timeout=30000)
         started = time.monotonic()
         w.page.wait_for_function("() => window.__sameDocument !== true", timeout=90000)
