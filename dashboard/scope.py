@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dash
+from dash.exceptions import PreventUpdate
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -144,6 +145,15 @@ def below(view: View, rows: list, blocks: list) -> list:
 def valid_view(view) -> bool:
     """A view store as this app wrote it (a forged or half-loaded request gets nothing)."""
     return isinstance(view, dict) and valid_code(view.get("code")) and view.get("lang") in ("zh", "en")
+
+
+def refresh_target(versions, rendered, view_data, datasets) -> tuple[set[str], "View"]:
+    """What a page's refresh callback must redraw, and for which view; PreventUpdate (nothing
+    sent) when no dataset it shows moved or the view store is not one this app wrote."""
+    moved = changed(versions, rendered, datasets)
+    if not moved or not valid_view(view_data):
+        raise PreventUpdate
+    return moved, restore(view_data)
 
 
 def lineage(store: Store, codes: list[str]) -> dict[str, set[str]]:

@@ -21,10 +21,7 @@ from dashboard.store import RedisUnavailable
     prevent_initial_call=True,
 )
 def refresh(versions, view_data, rendered):
-    moved = scope.changed(versions, rendered, DATASETS)
-    if not moved or not scope.valid_view(view_data):
-        raise PreventUpdate
-    view = scope.restore(view_data)
+    moved, view = scope.refresh_target(versions, rendered, view_data, DATASETS)
     out = [no_update] * (len(KPIS) + 6)
     try:
         if moved & {"outages", "topology"}:

@@ -27,10 +27,7 @@ def backlog_patch(counts: dict) -> Patch:
     prevent_initial_call=True,
 )
 def refresh(versions, view_data, rendered):
-    moved = scope.changed(versions, rendered, DATASETS)
-    if not moved or not scope.valid_view(view_data):
-        raise PreventUpdate
-    view = scope.restore(view_data)
+    moved, view = scope.refresh_target(versions, rendered, view_data, DATASETS)
     out = [no_update] * 8
     try:
         if moved & {"orders", "topology"}:

@@ -47,10 +47,7 @@ def map_patch(data: dict, lang: str) -> Patch:
     prevent_initial_call=True,
 )
 def refresh(versions, view_data, rendered):
-    moved = scope.changed(versions, rendered, w.DATASETS)
-    if not moved or not scope.valid_view(view_data):
-        raise PreventUpdate
-    view = scope.restore(view_data)
+    moved, view = scope.refresh_target(versions, rendered, view_data, w.DATASETS)
     try:
         data = w.snapshot(view.store, view.code)
         builders = text_parts(view, data)

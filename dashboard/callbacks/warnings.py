@@ -17,10 +17,7 @@ from dashboard.store import RedisUnavailable
     prevent_initial_call=True,
 )
 def refresh(versions, view_data, rendered):
-    moved = scope.changed(versions, rendered, DATASETS)
-    if not moved or not scope.valid_view(view_data):
-        raise PreventUpdate
-    view = scope.restore(view_data)
+    moved, view = scope.refresh_target(versions, rendered, view_data, DATASETS)
     try:
         view.node = view.store.node(view.code) or {}
         items, lv = map_data(view)
