@@ -53,7 +53,12 @@ class SeenRows:
 
     @staticmethod
     def hash_rows(frame: pd.DataFrame) -> pd.Series:
-        return pd.util.hash_pandas_object(frame.astype("string").fillna("\x00"), index=False)
+        # Numbers and str columns hash as they are (text-formatting 330 k rows of floats took
+        # seconds); object columns of mixed values go through their text form. Only equality
+        # of content matters, within one process.
+        canonical = {c: s if s.dtype.kind in "biuf" or isinstance(s.dtype, pd.StringDtype)
+                     else s.astype("string").fillna("\x00") for c, s in frame.items()}
+        return pd.util.hash_pandas_object(pd.DataFrame(canonical, index=frame.index), index=False)
 
     def split(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         """The rows not seen before, and their hashes (to commit once they are absorbed)."""

@@ -21,10 +21,20 @@ class Dataset:
     name: str
     as_of: datetime
     entries: dict[str, object] = field(default_factory=dict)
+    # digest(self), filled in by publish(); a collector whose content did not change can hand
+    # back a copy (dataclasses.replace with a new as_of) and skip re-serialising it
+    digest: str | None = field(default=None, compare=False)
 
 
-def digest(ds: Dataset) -> str:
-    return hashlib.sha1(dumps(sorted(ds.entries.items())).encode()).hexdigest()
+def encode(ds: Dataset) -> dict[str, str]:
+    """Each entry as the JSON written to Redis."""
+    return {k: dumps(v) for k, v in ds.entries.items()}
+
+
+def digest(ds: Dataset, payload: dict[str, str] | None = None) -> str:
+    """A fingerprint of the content, from the encoded entries (each entry is serialised once)."""
+    payload = encode(ds) if payload is None else payload
+    return hashlib.sha1("\n".join(f"{k}\0{payload[k]}" for k in sorted(payload)).encode()).hexdigest()
 
 
 def publish(client: redis.Redis, datasets: list[Dataset], published: dict[str, str] | None = None
@@ -41,13 +51,17 @@ def publish(client: redis.Redis, datasets: list[Dataset], published: dict[str, s
     version_at, digests = {}, {}
     for ds, current in zip(datasets, present):
         pipe.hset(keys.AS_OF, ds.name, ds.as_of.isoformat(timespec="seconds"))
-        digests[ds.name] = digest(ds)
+        payload = None
+        if ds.digest is None:
+            payload = encode(ds)
+            ds.digest = digest(ds, payload)
+        digests[ds.name] = ds.digest
         if current is not None and published.get(ds.name) == digests[ds.name]:
             continue
         key = keys.dataset_key(ds.name)
         pipe.delete(key)
         if ds.entries:
-            pipe.hset(key, mapping={k: dumps(v) for k, v in ds.entries.items()})
+            pipe.hset(key, mapping=payload if payload is not None else encode(ds))
         pipe.hincrby(keys.VERSIONS, ds.name, 1)
         version_at[ds.name] = len(pipe) - 1
     results = pipe.execute()

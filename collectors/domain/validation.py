@@ -6,6 +6,7 @@ surrogateescape), so wrong types and invalid UTF-8 are caught here, not in the d
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -24,13 +25,30 @@ class Rule:
     broken: Callable[[pd.DataFrame], pd.Series]          # True where the row breaks the rule
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _is_text(s: pd.Series) -> bool:
+    """A str-dtype column: every value is a str or missing (no bytes, numbers or objects)."""
+    return isinstance(s.dtype, pd.StringDtype)
+
+
 def _has_surrogates(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: isinstance(v, str) and any("\udc80" <= ch <= "\udcff" for ch in v))
+    if _is_text(s):   # vectorised; the same answer as the per-value check below
+        return s.str.contains(_SURROGATE, regex=True).fillna(False).astype(bool)
+    return s.map(lambda v: isinstance(v, str) and _SURROGATE.search(v) is not None)
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    if s.dtype.kind in "biufmM":     # numbers and timestamps are never the empty string
+        return s.isna()
+    if _is_text(s):
+        return s.isna() | (s == "").fillna(False).astype(bool)
+    return s.isna() | (s.astype("string") == "")
 
 
 def required(*fields: str) -> list[Rule]:
-    return [Rule(f, "required", lambda df, f=f: df[f].isna() | (df[f].astype("string") == ""))
-            for f in fields]
+    return [Rule(f, "required", lambda df, f=f: _blank(df[f])) for f in fields]
 
 
 def one_of(field: str, allowed) -> Rule:
@@ -63,6 +81,8 @@ def timestamp(field: str, latest: datetime, optional: bool = False) -> Rule:
 def text(field: str, max_len: int = MAX_TEXT) -> Rule:
     def broken(df):
         s = df[field]
+        if _is_text(s):  # only str values: the type is right, lengths are vectorised
+            return (s.str.len() > max_len).fillna(False).astype(bool) | _has_surrogates(s)
         too_long = s.map(lambda v: isinstance(v, (str, bytes)) and len(v) > max_len)
         wrong_type = s.notna() & ~s.map(lambda v: isinstance(v, str))
         return too_long | wrong_type | _has_surrogates(s)

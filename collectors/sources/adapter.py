@@ -138,7 +138,8 @@ class SourceAdapter:
                 timer.start()
                 try:
                     result = conn.execute(stmt, params or {})
-                    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+                    # plain tuples: pandas builds a frame from SQLAlchemy Row objects ~7x slower
+                    frame = pd.DataFrame([tuple(r) for r in result.fetchall()], columns=list(result.keys()))
                 finally:
                     timer.cancel()
         except Exception as exc:
