@@ -10,6 +10,7 @@ from collectors.buckets import QuarterBuckets
 from collectors.domain import load as kpi
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed
+from collectors.plugins.ami import SlicedStart
 from collectors.publish import Dataset
 from collectors.sources.schema import scada_feeder_load
 from config.limits import limits
@@ -21,6 +22,7 @@ VALUES = ["active_mw", "current_a"]
 DAY = pd.Timedelta(days=1)
 # Raw minutes kept in memory: the 8-point (2 h) feeder rule, current load, and late rows.
 RAW_WINDOW = pd.Timedelta(hours=3)
+BOOT_SLICE = pd.Timedelta(minutes=30)   # the first cycle reads the raw window this much at a time
 
 
 def last_year(day: pd.Timestamp) -> pd.Timestamp:
@@ -31,7 +33,7 @@ def last_year(day: pd.Timestamp) -> pd.Timestamp:
         return day.replace(year=day.year - 1, day=28)
 
 
-class ScadaCollector(Collector):
+class ScadaCollector(SlicedStart, Collector):
     name = "scada"
     measurements = True
 
@@ -43,6 +45,9 @@ class ScadaCollector(Collector):
         self.day: pd.Timestamp | None = None
         self.last_year_curves = pd.DataFrame()
         self.daily_peaks: dict[pd.Timestamp, pd.Series] = {}
+        self._year_peak: tuple | None = None          # (tree, peaks) for the current day
+        self._lists: dict[str, tuple] = {}            # curve name -> (frame, codes, lists)
+        self._peak: tuple | None = None               # (at, tree, year peak, peak_frame)
 
     def collect(self) -> dict[str, pd.DataFrame]:
         now = pd.Timestamp(self.ctx.clock.now())
@@ -59,15 +64,24 @@ class ScadaCollector(Collector):
             end = min(hour + pd.Timedelta(hours=1), raw_from)
             self.buckets.add(self._history(hour, end))
             hour = end
+        # The raw window (a province's 3 h are 2.4 M rows) is read a slice at a time too, each
+        # absorbed at once; the last slice is this cycle's batch.
         t = scada_feeder_load.c.ts
-        return {"scada_feeder_load": self.ctx.source.read_table(
-            scada_feeder_load, (t >= raw_from) & (t <= now + pd.Timedelta(minutes=5)))}
+        end = now + pd.Timedelta(minutes=5)
+        self._start_slices()
+        cut = raw_from
+        while cut + BOOT_SLICE < end:
+            part = self.ctx.source.read_table(scada_feeder_load, (t >= cut) & (t < cut + BOOT_SLICE))
+            self._absorbed_slice(part, self._absorb(part, now), now)
+            cut += BOOT_SLICE
+        return {"scada_feeder_load": self.ctx.source.read_table(scada_feeder_load, (t >= cut) & (t <= end))}
 
     def _start_day(self, today: pd.Timestamp) -> None:
         """New day: last year's curves and yesterday's peak are read once; older rows leave."""
         ly = last_year(today)
         self.last_year_curves = kpi.node_curves(kpi.feeder_buckets(self._history(ly, ly + DAY)), self.tree)
         self._read_daily_peaks(today)
+        self._year_peak = None
         if not self.rows.empty:
             self.rows = self.rows[self.rows["ts"] >= today - DAY].reset_index(drop=True)
         self.buckets.keep_from(today - DAY)
@@ -102,9 +116,13 @@ class ScadaCollector(Collector):
         return None if first is None else pd.Timestamp(first).normalize()
 
     def year_peak(self) -> pd.Series:
-        """Per node: this year's highest 15-min load before today (MW)."""
-        peaks = [p for p in self.daily_peaks.values() if not p.empty]
-        return pd.concat(peaks, axis=1).max(axis=1) if peaks else pd.Series(dtype="float64")
+        """Per node: this year's highest 15-min load before today (MW); the days before today
+        do not change during the day, so it is computed once per day (and tree)."""
+        if self._year_peak is None or self._year_peak[0] is not self.tree:
+            peaks = [p for p in self.daily_peaks.values() if not p.empty]
+            self._year_peak = (self.tree, pd.concat(peaks, axis=1).max(axis=1) if peaks
+                               else pd.Series(dtype="float64"))
+        return self._year_peak[1]
 
     def rules(self, now: datetime) -> list[v.Rule]:
         latest = now + timedelta(minutes=5) if now != datetime.max else now
@@ -118,7 +136,9 @@ class ScadaCollector(Collector):
                        > 10 * rated.reindex(df["feeder_code"]).to_numpy())]
 
     def absorb(self, batches, now: datetime) -> list[dict]:
-        raw = batches["scada_feeder_load"]
+        return self._slice_rejects() + self._absorb(batches["scada_feeder_load"], now)
+
+    def _absorb(self, raw: pd.DataFrame, now: datetime) -> list[dict]:
         good, rejects = v.apply_rules(raw, self.rules(now), source=SOURCE,
                                       table="scada_feeder_load", key=KEY)
         good = typed(good, times=("ts", "updated_at"), numbers=VALUES)[[*KEY, *VALUES, "updated_at"]]
@@ -126,6 +146,8 @@ class ScadaCollector(Collector):
         rejects += [v.reject_record(r, source=SOURCE, table="scada_feeder_load", key=KEY,
                                     field="ts", rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
         good = good[~conflict & (good["ts"] >= self.day - pd.Timedelta(days=1))]
+        if self._peak is not None and len(good) and good["ts"].min() < self._peak[0] + kpi.QUARTER:
+            self._peak = None                 # a late row in a complete quarter
         rows = merge_rows(self.rows, good)
         self.buckets.touch(good["ts"])
         self.rows = rows[rows["ts"] >= pd.Timestamp(now) - RAW_WINDOW].reset_index(drop=True)
@@ -148,7 +170,7 @@ class ScadaCollector(Collector):
         empty = pd.DataFrame(columns=range(kpi.BUCKETS), dtype="float64")
         curves = {"today": self.curves.get(today, empty), "yesterday": self.curves.get(today - DAY, empty),
                   "last_year": self.last_year_curves}
-        lists = {name: curve_lists(frame, current.index) for name, frame in curves.items()}
+        lists = {name: self._curve_lists(name, frame, current.index) for name, frame in curves.items()}
         peaks = curves["today"].max(axis=1).reindex(current.index).round(3)
         scalars = current.assign(peak=peaks).join(vs_peak[["load_15min_mw", "peak_year_mw", "load_vs_peak",
                                                           "heavy_feeders", "overload_feeders"]])
@@ -166,8 +188,29 @@ class ScadaCollector(Collector):
         as_of = latest.to_pydatetime() if pd.notna(latest) else now
         return [Dataset("load", as_of, entries)]
 
+    def _curve_lists(self, name: str, frame: pd.DataFrame, codes: pd.Index) -> dict[str, list]:
+        """curve_lists, reused while the curve frame and the nodes are the same (yesterday's and
+        last year's curves change only with a late row or a new day)."""
+        got = self._lists.get(name)
+        if got is None or got[0] is not frame or not got[1].equals(codes):
+            got = (frame, codes, curve_lists(frame, codes))
+            self._lists[name] = got
+        return got[2]
+
     def peak_frame(self, now: datetime, at: pd.Timestamp) -> pd.DataFrame:
-        """Per node: the latest complete 15-min load against this year's peak, feeder flags."""
+        """Per node: the latest complete 15-min load against this year's peak, feeder flags.
+
+        It reads only rows of complete quarters up to `at`: the same until the next quarter
+        completes, unless a late row lands in one of them (absorb forgets it then)."""
+        tree, year_peak = self.tree, self.year_peak()
+        got = self._peak
+        if got is not None and got[0] == at and got[1] is tree and got[2] is year_peak:
+            return got[3]
+        frame = self._peak_frame(now, at)
+        self._peak = (at, tree, year_peak, frame)
+        return frame
+
+    def _peak_frame(self, now: datetime, at: pd.Timestamp) -> pd.DataFrame:
         cfg = limits()["load"]
         window = self.rows[self.rows["ts"] >= at - (cfg["consecutive_points"] - 1) * kpi.QUARTER]
         point = kpi.point_load(kpi.quarter_points(window, at, at), self.tree, at)
@@ -191,8 +234,14 @@ def curve_lists(frame: pd.DataFrame, codes: pd.Index) -> dict[str, list]:
 
 def merge_rows(rows: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """Append new readings; only when a key repeats does the newest version have to win."""
+    if new.duplicated(KEY).any():          # two versions of a reading in one poll: the newest
+        new = new.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
     if rows.empty:
         return new.reset_index(drop=True)
+    if new.empty:
+        return rows
+    if new["ts"].min() > rows["ts"].max():   # all later than what is kept: no key can repeat
+        return pd.concat([rows, new], ignore_index=True)
     keys = pd.MultiIndex.from_frame(new[KEY])
     repeated = pd.MultiIndex.from_frame(rows[KEY]).isin(keys)
     if not repeated.any():   # the usual minute: new timestamps only
