@@ -1,0 +1,57 @@
+"""SCADA reuses its 15-min / feeder-flag frame until the next quarter completes, and its curve lists
+while the curves stand; each cycle, what it publishes equals a full recomputation from its state,
+also after a late row lands in a complete quarter (and the flags equal SQL)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import create_engine, text
+
+from collectors.plugins.scada import ScadaCollector, curve_lists
+from collectors.plugins.topology import TopologyCollector
+from collectors.redis_schema import dataset_key
+from tests.kpi_harness import Harness, insert
+from tests.sourcedata import fmt
+from tests.test_kpi_load import FEEDERS, NOW, row, seed, sql_flagged
+
+
+def fresh(scada: ScadaCollector, now: datetime) -> pd.DataFrame:
+    at = pd.Timestamp(now).floor("15min") - pd.Timedelta(minutes=15)
+    return scada._peak_frame(now, at)
+
+
+def test_cached_frames_equal_a_recomputation_each_cycle(settings_env, source_url, redis_client):
+    seed(source_url)
+    h = Harness(redis_client, [TopologyCollector, ScadaCollector], NOW).run()
+    scada = h.runners[1].collector
+    now = NOW
+    for minute in range(1, 6):
+        now = NOW + timedelta(minutes=minute)
+        insert(source_url, "scada_feeder_load", [row(f, now - timedelta(minutes=1), 3.0, 150.0) for f in FEEDERS])
+        if minute == 3:   # late: the 13:00 dip of PC02S01F001 corrected, so it is heavy after all
+            before = h.entry("load", "PC02")["heavy_feeders"]
+            engine = create_engine(source_url)
+            with engine.begin() as c:
+                c.execute(text("UPDATE scada_feeder_load SET current_a = 350, updated_at = :u"
+                               " WHERE feeder_code = 'PC02S01F001' AND ts >= '2026-07-15 13:00:00'"
+                               " AND ts < '2026-07-15 13:15:00'"), {"u": fmt(now - timedelta(seconds=30))})
+            engine.dispose()
+        h.at(now).run()
+        if minute == 3:
+            assert h.entry("load", "PC02")["heavy_feeders"] == before + 1
+        at = pd.Timestamp(now).floor("15min") - pd.Timedelta(minutes=15)
+        pd.testing.assert_frame_equal(scada.peak_frame(now, at), fresh(scada, now))
+        codes = pd.Index(sorted(k for k in redis_client.hkeys(dataset_key("load"))))
+        for name, frame in (("yesterday", scada.curves.get(pd.Timestamp(now).normalize() - pd.Timedelta(days=1))),
+                            ("last_year", scada.last_year_curves)):
+            if frame is None:
+                continue
+            want = curve_lists(frame, codes)
+            for code in codes:
+                assert json.loads(redis_client.hget(dataset_key("load"), code))[f"curve_{name}"] == want[code]
+    for node in ("PC", "PC02", "PC02S01"):
+        got = h.entry("load", node)
+        assert got["heavy_feeders"] == sql_flagged(source_url, node, 0.8), node
+        assert got["overload_feeders"] == sql_flagged(source_url, node, 1.0), node
