@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from collectors.domain.calendar import same_type_days
-from collectors.domain.tree import Tree
+from collectors.domain.tree import LEVELS, Tree
 
 OPEN_STEPS = ("accepted", "dispatched", "received", "departed", "arrived")
 HOURS = 24
@@ -94,11 +94,50 @@ def relevant(orders: pd.DataFrame, now: datetime, baseline_days: list[date]) -> 
     return rep[day.isin(wanted) | open_repair_mask(rep)]
 
 
+def _rollup_index(tree: Tree, upto: str) -> dict:
+    """Per tree (cached on it): each node's ancestor positions per level, the nodes down to
+    `upto`, and each node's rank in code order."""
+    cache = tree.__dict__.setdefault("_orders_rollup", {})
+    if upto not in cache:
+        index = tree.nodes.index
+        anc = np.stack([index.get_indexer(tree.ancestors[lv].to_numpy()) for lv in LEVELS], axis=1)
+        upper = np.flatnonzero(tree.nodes["level"].isin(LEVELS[:LEVELS.index(upto) + 1]).to_numpy())
+        rank = np.empty(len(index), dtype="int64")
+        rank[np.argsort(index.to_numpy(dtype=object), kind="stable")] = np.arange(len(index))
+        cache[upto] = {"anc": anc, "upper": upper, "rank": rank, "codes": index.to_numpy(dtype=object)}
+    return cache[upto]
+
+
+def rollup_complete(leaf: pd.DataFrame, tree: Tree, code_col: str = "tarea_code", upto: str = "feeder"
+                    ) -> pd.DataFrame:
+    """`tree.complete(tree.rollup(leaf, code_col, upto="tarea"), upto)` for numeric leaf columns,
+    on integer node positions: every node down to `upto` and every node with leaves below it,
+    in code order, the sums as float64 (zero where nothing is below)."""
+    ix = _rollup_index(tree, upto)
+    values = leaf.drop(columns=[code_col])
+    pos = tree.nodes.index.get_indexer(leaf[code_col].to_numpy())
+    known = pos >= 0
+    matrix = np.nan_to_num(values.to_numpy(dtype="float64", na_value=np.nan)[known])
+    keys = ix["anc"][pos[known]]                       # rows x levels, -1 where none
+    has = keys >= 0
+    flat = keys[has]
+    src = np.nonzero(has)[0]                            # the leaf row of each (row, level) key
+    nodes = np.union1d(ix["upper"], flat)
+    nodes = nodes[np.argsort(ix["rank"][nodes], kind="stable")]
+    where = np.full(len(ix["rank"]), -1, dtype="int64")
+    where[nodes] = np.arange(len(nodes))
+    slot = where[flat]
+    out = np.zeros((len(nodes), matrix.shape[1]))
+    for j in range(matrix.shape[1]):
+        out[:, j] = np.bincount(slot, weights=matrix[src, j], minlength=len(nodes))
+    return pd.DataFrame(out, index=pd.Index(ix["codes"][nodes], dtype=object), columns=values.columns)
+
+
 def node_kpis(orders: pd.DataFrame, tree: Tree, now: datetime, limits: dict) -> pd.DataFrame:
     base_cfg = limits["baseline"]
     days = same_type_days(now.date(), base_cfg["same_type_days"], base_cfg["lookback_days"])
     ind = indicators(relevant(orders, now, days), now, days, limits["repair"])
-    per_node = tree.complete(tree.rollup(ind, "tarea_code", upto="tarea"), upto="feeder")
+    per_node = rollup_complete(ind, tree, "tarea_code", upto="feeder")
     per_node.attrs["baseline_days"] = [d.isoformat() for d in days]
     return per_node
 
@@ -159,3 +198,149 @@ def countdowns(orders: pd.DataFrame, now: datetime, repair_limits: dict) -> pd.D
         "key_customer": rep["key_customer"].astype(bool), "accepted_at": rep["accepted_at"],
         "deadline": deadline, "limit_min": limit, "minutes_left": left.round(1),
         "used_share": used.round(4), "colour": colour}).reset_index(drop=True)
+
+
+class OrderStore:
+    """The latest version of each order, columnar and updated in place.
+
+    One row per order in preallocated numpy arrays (grown by doubling): repeated values as codes
+    into a per-column list, timestamps as datetime64, callers also as 64-bit hashes (to find an
+    account's history without comparing strings), and a dict from order number to row. Updating
+    costs the rows that came in; `frame(rows)` builds a pandas frame of just the rows a KPI needs,
+    indexed by row, with the values decoded as they came from the source.
+    """
+
+    CODED = ("order_type", "subtype", "tarea_code", "channel", "status", "area_type")
+    TEXT = ("order_no", "customer_id", "phone")
+    HASHED = {"customer_id": "_customer_h", "phone": "_phone_h"}
+
+    def __init__(self, times, flags=("key_customer", "billing_anomaly", "keyword")):
+        self.times, self.flags = tuple(times), tuple(flags)
+        self.columns = [*self.TEXT, *self.CODED, *self.times, *self.flags]
+        self.n = 0
+        self.horizon = None                     # the retention horizon last applied
+        self._rows: dict[str, int] = {}
+        self._cats = {c: [] for c in self.CODED}
+        self._code_of = {c: {} for c in self.CODED}
+        self._data = self._blank(0)
+
+    def _blank(self, size: int) -> dict[str, np.ndarray]:
+        data = {c: np.full(size, None, dtype=object) for c in self.TEXT}
+        data.update({c: np.full(size, -1, dtype="int32") for c in self.CODED})
+        data.update({c: np.full(size, np.datetime64("NaT"), dtype="datetime64[us]") for c in self.times})
+        data.update({c: np.zeros(size, dtype=bool) for c in self.flags})
+        data.update({h: np.zeros(size, dtype="uint64") for h in self.HASHED.values()})
+        return data
+
+    def col(self, name: str) -> np.ndarray:
+        return self._data[name][:self.n]
+
+    def code(self, column: str, value) -> int:
+        return self._code_of[column].get(value, -2)       # -2: matches no row (-1 is missing)
+
+    def rows_of(self, keys) -> np.ndarray:
+        get = self._rows.get
+        return np.fromiter((get(k, -1) for k in keys), dtype="int64", count=len(keys))
+
+    def _encode(self, column: str, values) -> np.ndarray:
+        cats, code_of = self._cats[column], self._code_of[column]
+        out = np.empty(len(values), dtype="int32")
+        for i, value in enumerate(values):
+            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                out[i] = -1
+                continue
+            code = code_of.get(value)
+            if code is None:
+                code = code_of[value] = len(cats)
+                cats.append(value)
+            out[i] = code
+        return out
+
+    @staticmethod
+    def _hash(values: np.ndarray) -> np.ndarray:
+        present = pd.notna(values)
+        out = np.zeros(len(values), dtype="uint64")
+        if present.any():
+            out[present] = pd.util.hash_array(values[present].astype(str).astype(object)) | np.uint64(1)
+        return out
+
+    def upsert(self, new: pd.DataFrame) -> None:
+        """Newest version per order wins. `new` holds no version older than the stored one."""
+        if new.empty:
+            return
+        new = new.sort_values("updated_at", kind="stable").drop_duplicates("order_no", keep="last")
+        keys = new["order_no"].to_numpy(dtype=object)
+        rows = self.rows_of(keys)
+        fresh = rows < 0
+        added = int(fresh.sum())
+        rows[fresh] = np.arange(self.n, self.n + added)
+        size = len(next(iter(self._data.values())))
+        if self.n + added > size:
+            more = self._blank(max(added, size, 1024))
+            self._data = {c: np.concatenate([a, more[c]]) for c, a in self._data.items()}
+        d = self._data
+        for c in self.TEXT:
+            d[c][rows] = new[c].to_numpy(dtype=object, na_value=None) if c in new else None
+        for c, h in self.HASHED.items():
+            d[h][rows] = self._hash(d[c][rows])
+        for c in self.CODED:
+            d[c][rows] = self._encode(c, new[c].to_numpy(dtype=object, na_value=None)) if c in new else -1
+        for c in self.times:
+            d[c][rows] = new[c].to_numpy(dtype="datetime64[us]")
+        for c in self.flags:
+            d[c][rows] = new[c].to_numpy(dtype=bool, na_value=False)
+        self._rows.update(zip(keys[fresh].tolist(), rows[fresh].tolist()))
+        self.n += added
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Forget the rows where `mask` is False (compacts the arrays)."""
+        if mask.all():
+            return
+        idx = np.flatnonzero(mask)
+        self._data = {c: a[idx].copy() for c, a in self._data.items()}
+        self.n = len(idx)
+        self._rows = dict(zip(self._data["order_no"].tolist(), range(self.n)))
+
+    def frame(self, rows=None, columns=None, keyed: bool = False) -> pd.DataFrame:
+        """The given rows (default all) as a frame indexed by row (or by order number)."""
+        rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype="int64")
+        out = {}
+        for c in columns or self.columns:
+            a = self._data[c][rows]
+            if c in self._cats:
+                lookup = np.array([*self._cats[c], None], dtype=object)
+                a = lookup[a]                  # -1 picks the trailing None
+            out[c] = a
+        index = pd.Index(self._data["order_no"][rows], dtype=object) if keyed else pd.Index(rows)
+        return pd.DataFrame(out, index=index)
+
+    # --- row selections (boolean arrays over the stored rows) --------------------------------
+    def repairs(self) -> np.ndarray:
+        return self.col("order_type") == self.code("order_type", "repair")
+
+    def open_repair(self) -> np.ndarray:
+        """Open = a repair order not yet restored (复电) and not cancelled (as open_repair_mask)."""
+        steps = [self.code("status", s) for s in OPEN_STEPS]
+        return self.repairs() & np.isnat(self.col("restored_at")) & np.isin(self.col("status"), steps)
+
+    def accepted_on(self, days) -> np.ndarray:
+        wanted = np.array([np.datetime64(pd.Timestamp(d).date(), "D") for d in days])
+        return np.isin(self.col("accepted_at").astype("datetime64[D]"), wanted)
+
+    def accepted_within(self, now: datetime, hours: float) -> np.ndarray:
+        """Accepted in (now - hours, now] (as sensitive.in_window)."""
+        acc = self.col("accepted_at")
+        now_ts = pd.Timestamp(now)
+        return (acc > (now_ts - pd.Timedelta(hours=hours)).to_datetime64()) & (acc <= now_ts.to_datetime64())
+
+    def same_caller(self, mask: np.ndarray) -> np.ndarray:
+        """Rows sharing an account or a phone (by hash: a superset, compared exactly later) with
+        the rows of `mask`."""
+        out = np.zeros(self.n, dtype=bool)
+        for h in self.HASHED.values():
+            col = self.col(h)
+            wanted = np.unique(col[mask])
+            wanted = wanted[wanted != 0]
+            if len(wanted):
+                out |= pd.Series(col, copy=False).isin(wanted).to_numpy()
+        return out

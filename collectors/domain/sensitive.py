@@ -12,11 +12,27 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from collectors.domain.orders import rollup_complete
 from collectors.domain.tree import Tree
 
 REASONS = ("repeat_escalated", "billing_anomaly", "escalation_channel", "keyword", "key_customer",
            "frequent_outage", "group_no_outage")
 FREQUENT_LEVELS = {"yellow": 1, "orange": 2, "red": 3}
+TEXT_FLAGS = ("billing_anomaly", "keyword")      # reasons read from an order's own text
+
+
+def keyword(orders: pd.DataFrame, cfg: dict) -> pd.Series:
+    text = orders["content"].fillna("").astype(str)
+    return text.str.contains("|".join(map(re.escape, cfg["keywords"])))
+
+
+def text_flags(orders: pd.DataFrame, cfg: dict) -> dict[str, np.ndarray]:
+    """The text reasons of each order version, evaluated once when it is absorbed (a collector's
+    state then need not keep the text)."""
+    if orders.empty:
+        return {f: np.zeros(0, dtype=bool) for f in TEXT_FLAGS}
+    return {"billing_anomaly": billing_anomaly(orders, cfg).to_numpy(dtype=bool),
+            "keyword": keyword(orders, cfg).to_numpy(dtype=bool)}
 
 
 def _pairs(orders: pd.DataFrame, on: str, targets: pd.Series) -> pd.DataFrame:
@@ -32,13 +48,13 @@ def _pairs(orders: pd.DataFrame, on: str, targets: pd.Series) -> pd.DataFrame:
     return pairs[later]
 
 
-def repeat_calls(orders: pd.DataFrame, cfg: dict, targets: pd.Series) -> pd.Series:
+def repeat_calls(orders: pd.DataFrame, cfg: dict, targets: pd.Series, pairs: dict | None = None) -> pd.Series:
     """True for an order that repeats an earlier one of the same account (repair: or phone)
     and subtype: a repair while the first is open or within repeat_repair_hours of it, any
     other order within repeat_other_days."""
     found = []
     for on in ("customer_id", "phone"):
-        p = _pairs(orders, on, targets)
+        p = pairs[on] if pairs else _pairs(orders, on, targets)
         same = (p["subtype_a"] == p["subtype_b"]) & (p["order_type_a"] == p["order_type_b"])
         gap = p["accepted_at_b"] - p["accepted_at_a"]
         repair = same & (p["order_type_a"] == "repair")
@@ -51,9 +67,9 @@ def repeat_calls(orders: pd.DataFrame, cfg: dict, targets: pd.Series) -> pd.Seri
     return orders["order_no"].isin(pd.concat(found))
 
 
-def escalated_calls(orders: pd.DataFrame, cfg: dict, targets: pd.Series) -> pd.Series:
+def escalated_calls(orders: pd.DataFrame, cfg: dict, targets: pd.Series, pairs: dict | None = None) -> pd.Series:
     """True for an account's escalate_calls-th (or later) order within escalate_days."""
-    p = _pairs(orders, "customer_id", targets)
+    p = pairs["customer_id"] if pairs else _pairs(orders, "customer_id", targets)
     recent = p[p["accepted_at_b"] - p["accepted_at_a"] < pd.Timedelta(days=cfg["escalate_days"])]
     earlier = recent.groupby("order_no_b").size()
     return orders["order_no"].map(earlier).fillna(0).add(1).ge(cfg["escalate_calls"]).to_numpy()
@@ -106,15 +122,16 @@ def classify(orders: pd.DataFrame, cfg: dict, frequent: pd.Series, outages: pd.D
     reach = in_window(orders, now, cfg["window_hours"] + cfg["group_minutes"] / 60)
     group = group_calls(orders[reach], cfg).reindex(orders.index, fill_value=False)[targets]
     mine = orders[targets]
-    text = mine["content"].fillna("").astype(str)
+    precomputed = all(f in mine.columns for f in TEXT_FLAGS)   # else read from `content`
     min_level = FREQUENT_LEVELS[cfg["frequent_outage_level"]]
     group_candidates = mine[group]
+    pairs = {on: _pairs(orders, on, targets) for on in ("customer_id", "phone")}
     flags = pd.DataFrame({
-        "repeat": repeat_calls(orders, cfg, targets)[targets],
-        "repeat_escalated": escalated_calls(orders, cfg, targets)[targets.to_numpy()],
-        "billing_anomaly": billing_anomaly(mine, cfg),
+        "repeat": repeat_calls(orders, cfg, targets, pairs)[targets],
+        "repeat_escalated": escalated_calls(orders, cfg, targets, pairs)[targets.to_numpy()],
+        "billing_anomaly": mine["billing_anomaly"].astype(bool) if precomputed else billing_anomaly(mine, cfg),
         "escalation_channel": mine["channel"].isin(cfg["channels"]),
-        "keyword": text.str.contains("|".join(map(re.escape, cfg["keywords"]))),
+        "keyword": mine["keyword"].astype(bool) if precomputed else keyword(mine, cfg),
         "key_customer": mine["key_customer"].astype(bool),
         "frequent_outage": mine["tarea_code"].map(frequent).fillna(0).ge(min_level),
         "group_no_outage": group & ~mine["order_no"].isin(
@@ -141,7 +158,7 @@ def node_kpis(orders: pd.DataFrame, flags: pd.DataFrame, tree: Tree, now: dateti
                          "media_escalations": (sens & (orders.loc[recent, "channel"] == cfg["media_channel"]))
                          .astype(int).to_numpy(),
                          **{f"reason_{r}": f[r].astype(int).to_numpy() for r in REASONS}})
-    per_node = tree.complete(tree.rollup(leaf, "tarea_code", upto="tarea"), upto="feeder").astype("int64")
+    per_node = rollup_complete(leaf, tree, "tarea_code", upto="feeder").astype("int64")
     customers = tree.nodes["customers"].reindex(per_node.index)
     per_node["sensitive_per_10k"] = per_node["sensitive"] / (customers / 1e4).where(customers > 0)
     return per_node

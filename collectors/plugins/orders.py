@@ -1,4 +1,11 @@
-"""95598 work orders: polled by watermark, kept as the latest version of each order."""
+"""95598 work orders: polled by watermark, kept as the latest version of each order.
+
+The state spans the 35-day baseline lookback (~750k orders at province scale), so it is kept
+columnar and updated in place (`domain.orders.OrderStore`): numpy arrays, codes for the repeated
+values, no order text (the text rules become flags when a version is absorbed). A cycle selects
+with numpy masks the few rows each KPI can count and hands only those to the pandas KPIs, so its
+cost follows what is open, today's and the baseline days, not the whole window.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -9,9 +16,10 @@ import pandas as pd
 from collectors.base import Collector
 from collectors.domain import orders as kpi
 from collectors.domain import sensitive
+from collectors.domain.calendar import same_type_days
 from collectors.domain.lists import top_per_node
 from collectors.domain import validation as v
-from collectors.frames import conflicts_within, typed, upsert
+from collectors.frames import conflicts_within, typed
 from collectors.publish import Dataset
 from collectors.redis_schema import DEFAULT_ENTRY
 from collectors.sources.schema import ORDER_STEPS, ORDER_TYPES, wo_order
@@ -29,7 +37,13 @@ class OrdersCollector(Collector):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.state = pd.DataFrame()
+        self.store = kpi.OrderStore(times=(*STEP_COLS, "updated_at"))
+        self._tareas = (None, None)     # (tree, its 台区 codes), for the known_code rule
+
+    @property
+    def state(self) -> pd.DataFrame:
+        """Every kept order as a frame indexed by order number (for inspection and tests)."""
+        return self.store.frame(keyed=True)
 
     def collect(self) -> dict[str, pd.DataFrame]:
         if "wo_order" in self.watermarks:
@@ -39,13 +53,19 @@ class OrdersCollector(Collector):
         where = (wo_order.c.accepted_at >= since) | wo_order.c.restored_at.is_(None)
         return {"wo_order": self.ctx.source.read_table(wo_order, where)}
 
+    def _tarea_codes(self) -> pd.Index:
+        tree = self.tree
+        if self._tareas[0] is not tree:
+            self._tareas = (tree, tree.codes("tarea"))
+        return self._tareas[1]
+
     def rules(self, now: datetime) -> list[v.Rule]:
         latest = now + timedelta(minutes=5)
         return [*v.required("order_no", "order_type", "customer_id", "tarea_code", "channel",
                             "status", "accepted_at", "updated_at"),
                 *[v.text(c, 32) for c in ("order_no", "customer_id", "tarea_code", "subtype")],
                 v.text("content"), v.one_of("order_type", ORDER_TYPES), v.one_of("status", STATUSES),
-                v.known_code("tarea_code", self.tree.codes("tarea")),
+                v.known_code("tarea_code", self._tarea_codes()),
                 v.timestamp("accepted_at", latest), v.timestamp("updated_at", latest),
                 *[v.timestamp(c, latest, optional=True) for c in STEP_COLS[1:]],
                 v.Rule("status", "lifecycle_order", _lifecycle_broken)]
@@ -53,6 +73,9 @@ class OrdersCollector(Collector):
     def absorb(self, batches, now: datetime) -> list[dict]:
         raw = batches["wo_order"]
         good, rejects = v.apply_rules(raw, self.rules(now), source=SOURCE, table="wo_order", key=KEY)
+        if good.empty:
+            self._retain(now)
+            return rejects
         good = typed(good, times=(*STEP_COLS, "updated_at"), flags=("key_customer",))
         conflict = conflicts_within(good, KEY, "updated_at")
         rejects += self._reject(good[conflict], "order_no", "duplicate_conflict")
@@ -60,29 +83,38 @@ class OrdersCollector(Collector):
         good, more = self._against_state(good)
         rejects += more
         areas = self.tree.nodes["area_type"]
-        good = good.assign(area_type=areas.reindex(good["tarea_code"]).to_numpy())
-        self.state = upsert(self.state, good, "order_no")
+        cfg = limits()["sensitive"]
+        good = good.assign(area_type=areas.reindex(good["tarea_code"]).to_numpy(),
+                           **sensitive.text_flags(good, cfg))
+        self.store.upsert(good)
         self._retain(now)
         return rejects
 
     def _against_state(self, good: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
         """Re-read rows change nothing; same version with other content, or a step back, is rejected."""
-        if self.state.empty or good.empty:
+        if self.store.n == 0 or good.empty:
             return good, []
-        prev = self.state.reindex(good["order_no"])
-        known = prev["order_no"].notna().to_numpy()
+        rows = self.store.rows_of(good["order_no"].to_numpy())
+        known = rows >= 0
+        if not known.any():
+            return good, []
+        cols = ["status", *STEP_COLS, "tarea_code", "order_type", "updated_at"]
+        prev = self.store.frame(rows=rows[known], columns=cols)
+        mine = good[known]
         prev_ts = prev["updated_at"].to_numpy()
-        same_version = known & (good["updated_at"].to_numpy() == prev_ts)
-        older = known & (good["updated_at"].to_numpy() < prev_ts)
-        cols = ["status", *STEP_COLS, "tarea_code", "order_type"]
-        differs = ~(good[cols].astype("string").fillna("") .to_numpy()
-                    == prev[cols].astype("string").fillna("").to_numpy()).all(axis=1)
+        same_version = mine["updated_at"].to_numpy() == prev_ts
+        older = mine["updated_at"].to_numpy() < prev_ts
+        cmp = cols[:-1]
+        differs = ~(mine[cmp].astype("string").fillna("").to_numpy()
+                    == prev[cmp].astype("string").fillna("").to_numpy()).all(axis=1)
         conflict = same_version & differs
-        backwards = known & ~same_version & ~older & (
-            good["status"].map(STEP_RANK).to_numpy() < prev["status"].map(STEP_RANK).to_numpy())
-        rejects = (self._reject(good[conflict], "order_no", "duplicate_conflict")
-                   + self._reject(good[backwards], "status", "status_backwards"))
-        return good[~(conflict | backwards | older)], rejects
+        backwards = ~same_version & ~older & (
+            mine["status"].map(STEP_RANK).to_numpy() < prev["status"].astype(object).map(STEP_RANK).to_numpy())
+        drop = np.zeros(len(good), dtype=bool)
+        drop[known] = conflict | backwards | older
+        rejects = (self._reject(mine[conflict], "order_no", "duplicate_conflict")
+                   + self._reject(mine[backwards], "status", "status_backwards"))
+        return good[~drop], rejects
 
     @staticmethod
     def _reject(rows: pd.DataFrame, field: str, rule: str) -> list[dict]:
@@ -90,23 +122,32 @@ class OrdersCollector(Collector):
                 for _, r in rows.iterrows()]
 
     def _retain(self, now: datetime) -> None:
-        horizon = pd.Timestamp(now) - pd.Timedelta(days=limits()["baseline"]["lookback_days"] + 1)
-        s = self.state
-        self.state = s[(s["accepted_at"] >= horizon) | kpi.open_repair_mask(s)]
+        """Forget closed orders accepted before the lookback (+1 day); checked at the day's turn,
+        so the store is compacted once a day, not every cycle."""
+        horizon = pd.Timestamp(now).normalize() - pd.Timedelta(days=limits()["baseline"]["lookback_days"] + 1)
+        if self.store.horizon == horizon:
+            return
+        s = self.store
+        keep = (s.col("accepted_at") >= horizon.to_datetime64()) | s.open_repair()
+        s.keep(keep)
+        s.horizon = horizon
 
     def datasets(self, now: datetime) -> list[Dataset]:
-        if self.state.empty:
-            self.state = pd.DataFrame(columns=[c.name for c in wo_order.c] + ["area_type"])
-            self.state = typed(self.state, times=(*STEP_COLS, "updated_at"))
         cfg = limits()
-        per_node = kpi.node_kpis(self.state, self.tree, now, cfg)
+        s = self.store
+        base = cfg["baseline"]
+        days = same_type_days(now.date(), base["same_type_days"], base["lookback_days"])
+        is_open = s.open_repair()
+        relevant = s.repairs() & (s.accepted_on([*days, now.date()]) | is_open)
+        per_node = kpi.node_kpis(s.frame(rows=np.flatnonzero(relevant)), self.tree, now, cfg)
         self.ctx.frames["orders.nodes"] = per_node
         days = per_node.attrs["baseline_days"]
         upper = self.tree.nodes.index[self.tree.nodes["level"] != "tarea"]
         entries = kpi.payloads(kpi.active_nodes(per_node, upper), days)
         entries[DEFAULT_ENTRY] = kpi.zero_payload(days)
         rep = cfg["repair"]
-        clocks = top_per_node(kpi.countdowns(self.state, now, rep), self.tree, "tarea_code",
+        open_rows = s.frame(rows=np.flatnonzero(is_open))
+        clocks = top_per_node(kpi.countdowns(open_rows, now, rep), self.tree, "tarea_code",
                               rep["countdown_levels"], ["minutes_left"], [True], rep["countdown_top"])
         published = [Dataset("orders", now, entries), Dataset("countdowns", now, clocks)]
         return published + self._sensitive(now, cfg["sensitive"])
@@ -117,10 +158,16 @@ class OrdersCollector(Collector):
         if outages is None or scope is None:
             return []
         frequent = self.ctx.frames.get("outages.frequent", pd.DataFrame({"level": []}))["level"]
-        flags = sensitive.classify(self.state, cfg, frequent, outages, scope, now)
-        per_node = sensitive.node_kpis(self.state, flags, self.tree, now, cfg)
+        # the window, the group-call reach before it, and the history of the window's callers
+        s = self.store
+        reach = s.accepted_within(now, cfg["window_hours"] + cfg["group_minutes"] / 60)
+        window = s.accepted_within(now, cfg["window_hours"])
+        history = reach | s.same_caller(window)
+        orders = s.frame(rows=np.flatnonzero(history))
+        flags = sensitive.classify(orders, cfg, frequent, outages, scope, now)
+        per_node = sensitive.node_kpis(orders, flags, self.tree, now, cfg)
         self.ctx.frames["orders.sensitive"] = per_node
-        lists = top_per_node(sensitive.listing(self.state, flags, now, cfg), self.tree, "tarea_code",
+        lists = top_per_node(sensitive.listing(orders, flags, now, cfg), self.tree, "tarea_code",
                              cfg["list_levels"], ["accepted_at", "order_no"], [False, False], cfg["list_top"])
         return [Dataset("sensitive", now, sensitive.payloads(per_node, lists, self.tree))]
 

@@ -1,0 +1,117 @@
+"""The orders collector's columnar store and integer roll-up equal plain pandas recomputations."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from collectors.domain import orders as kpi
+from collectors.domain import sensitive
+from collectors.domain.tree import Tree
+from collectors.plugins.orders import STEP_COLS
+from config.limits import limits
+from tests.sourcedata import tiny_nodes
+
+NOW = datetime(2026, 7, 15, 14, 20)
+TREE = Tree(pd.DataFrame(tiny_nodes()).set_index("code"))
+TAREAS = list(TREE.codes("tarea"))
+TIMES = (*STEP_COLS, "updated_at")
+
+
+def versions(rng: np.random.Generator, n: int, keys: int) -> pd.DataFrame:
+    """n order versions over `keys` order numbers, as the collector absorbs them (typed)."""
+    acc = pd.Timestamp(NOW) - pd.to_timedelta(rng.integers(0, 40 * 86400, n), unit="s")
+    restored = acc + pd.to_timedelta(rng.integers(600, 20000, n), unit="s")
+    frame = pd.DataFrame({
+        "order_no": [f"O{k}" for k in rng.integers(0, keys, n)],
+        "order_type": rng.choice(["repair", "repair", "consult", "complaint"], n),
+        "subtype": rng.choice(["低压故障", "电费", None], n),
+        "customer_id": [f"C{k}" for k in rng.integers(0, keys // 3 + 1, n)],
+        "phone": rng.choice(["139", "138", None, None], n),
+        "tarea_code": rng.choice(TAREAS, n),
+        "channel": rng.choice(["95598", "media", "12345"], n),
+        "key_customer": rng.random(n) < 0.1,
+        "status": rng.choice(["accepted", "arrived", "restored", "cancelled"], n),
+        "area_type": rng.choice(["urban", "rural"], n),
+        "billing_anomaly": rng.random(n) < 0.1, "keyword": rng.random(n) < 0.1,
+    })
+    for c in STEP_COLS:
+        frame[c] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+    frame["accepted_at"] = acc.astype("datetime64[us]")
+    done = frame["status"] == "restored"
+    frame.loc[done, "restored_at"] = restored[done.to_numpy()].astype("datetime64[us]")
+    frame["updated_at"] = (acc + pd.to_timedelta(rng.integers(0, 3600, n), unit="s")).astype("datetime64[us]")
+    return frame
+
+
+def latest(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    both = pd.concat(frames).sort_values("updated_at", kind="stable")
+    return both.drop_duplicates("order_no", keep="last").set_index("order_no", drop=False).sort_index()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_store_keeps_the_latest_version_and_selects_like_pandas(seed):
+    rng = np.random.default_rng(seed)
+    store = kpi.OrderStore(times=TIMES)
+    seen = []
+    for size in (300, 40, 0, 25, 60):
+        batch = versions(rng, size, 200)
+        if size:   # the collector drops versions older than the stored one before the upsert
+            known = store.frame(keyed=True)["updated_at"].reindex(batch["order_no"]).to_numpy()
+            batch = batch[~(batch["updated_at"].to_numpy() < known)]
+        seen.append(batch)
+        store.upsert(batch)
+    truth = latest(seen)
+    got = store.frame(keyed=True).sort_index()
+    cols = [c for c in truth.columns if c in got.columns]
+    pd.testing.assert_frame_equal(got[cols].astype(object).where(got[cols].notna(), None),
+                                  truth[cols].astype(object).where(truth[cols].notna(), None),
+                                  check_dtype=False, check_index_type=False, check_names=False)
+    # the row selections equal the pandas definitions over the same rows
+    plain = store.frame()
+    assert (store.open_repair() == kpi.open_repair_mask(plain).to_numpy()).all()
+    assert (store.repairs() == (plain["order_type"] == "repair").to_numpy()).all()
+    days = [NOW.date() - timedelta(days=d) for d in (0, 1, 6)]
+    on_days = plain["accepted_at"].dt.normalize().isin(pd.DatetimeIndex([pd.Timestamp(d) for d in days]))
+    assert (store.accepted_on(days) == on_days.to_numpy()).all()
+    assert (store.accepted_within(NOW, 24) == sensitive.in_window(plain, NOW, 24).to_numpy()).all()
+    window = store.accepted_within(NOW, 24)
+    exact = np.zeros(store.n, dtype=bool)
+    for on in ("customer_id", "phone"):
+        callers = plain.loc[window & plain[on].notna().to_numpy(), on]
+        exact |= plain[on].isin(callers).to_numpy()
+    assert (store.same_caller(window) == exact).all()
+    # compaction keeps the selected rows and their lookup
+    keep = store.open_repair() | (np.arange(store.n) % 2 == 0)
+    expected = plain[keep].set_index("order_no").sort_index()
+    store.keep(keep)
+    after = store.frame(keyed=True).sort_index()
+    pd.testing.assert_frame_equal(after.drop(columns="order_no"), expected, check_names=False,
+                                  check_index_type=False)
+    assert (store.rows_of(after.index.to_numpy()) >= 0).all() and store.rows_of(["nope"])[0] == -1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_integer_rollup_equals_the_tree_rollup(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 40))
+    leaf = pd.DataFrame({"tarea_code": rng.choice(TAREAS, n), "a": rng.integers(0, 3, n),
+                         "b": rng.random(n)})
+    truth = TREE.complete(TREE.rollup(leaf, "tarea_code", upto="tarea"), upto="feeder").astype("float64")
+    got = kpi.rollup_complete(leaf, TREE, "tarea_code", upto="feeder")
+    assert list(got.index) == list(truth.index)
+    np.testing.assert_allclose(got.to_numpy(), truth[got.columns].to_numpy(), atol=1e-12)
+
+
+def test_text_flags_at_absorb_equal_the_rules_on_the_text():
+    cfg = limits()["sensitive"]
+    bill = "客户反映本月电费{b}元，为近12个月平均100元的{r}倍"
+    frame = pd.DataFrame({"subtype": ["营业", "营业", "服务", "营业", "电费咨询"],
+                          "content": [bill.format(b=300, r="3.0"), bill.format(b=150, r="1.5"),
+                                      "家里有老人", None, "示数异常"]})
+    flags = sensitive.text_flags(frame, cfg)
+    assert flags["billing_anomaly"].tolist() == sensitive.billing_anomaly(frame, cfg).tolist() \
+        == [True, False, False, False, True]
+    assert flags["keyword"].tolist() == [False, False, True, False, False]
