@@ -155,3 +155,72 @@ def test_ami_collector_equals_sql(settings_env, source_url, redis_client):
         assert {k: got[k] for k in sql_counts(source_url, node, later)} == sql_counts(source_url, node, later), node
     assert h.entry("ami", "PC")["heavy_tareas"] == 1
     assert json.loads(redis_client.hget(dataset_key("ami"), "PC01S01F001T003"))["low_voltage_customers"] == 2
+
+
+# ---- the batch path: shared look-ups and parses give the generic rules' verdicts -------------
+
+def generic_rules(tree: Tree, now: datetime):
+    """The rules as AmiCollector declared them with the generic validation helpers."""
+    from collectors.domain import validation as v
+    latest = now + timedelta(minutes=5)
+    cap = tree.nodes["capacity_kva"]
+    return [*v.required("tarea_code", "ts", "active_kw", "apparent_kva", "voltage_min_v",
+                        "low_voltage_customers", "updated_at"), v.text("tarea_code", 32),
+            v.known_code("tarea_code", tree.codes("tarea")),
+            v.timestamp("ts", latest), v.timestamp("updated_at", latest),
+            v.number("active_kw", 0, 1e6), v.number("apparent_kva", 0, 1e6),
+            v.number("voltage_min_v", 0, 1000), v.number("low_voltage_customers", 0, 1e5),
+            v.Rule("apparent_kva", "over_10x_capacity",
+                   lambda df: pd.to_numeric(df["apparent_kva"], errors="coerce")
+                   > 10 * cap.reindex(df["tarea_code"]).to_numpy())]
+
+
+def messy_batch(rng, tree: Tree, n: int, clean: bool) -> pd.DataFrame:
+    codes = list(tree.codes("tarea")) + ["PC01", "NOWHERE", "", None, "PC01S01F001T001\udc80"]
+    stamps = [fmt(NOW - timedelta(minutes=15 * k)) for k in range(4)] + \
+        ["yesterday", fmt(NOW + timedelta(days=1)), "1999-01-01 00:00:00", None]
+    pick = lambda xs, p_good, k: [xs[i] if rng.random() < p_good else xs[rng.integers(len(xs))]   # noqa: E731
+                                  for i in rng.integers(0, k, n)]
+    frame = pd.DataFrame({
+        "tarea_code": pick(codes, 0.85, len(codes) - 5), "ts": pick(stamps, 0.9, 4),
+        "active_kw": rng.uniform(0, 500, n), "apparent_kva": rng.choice([100.0, 390.0, 5000.0, -1.0, np.nan], n,
+                                                                        p=[.6, .3, .05, .03, .02]),
+        "voltage_min_v": rng.uniform(180, 240, n), "low_voltage_customers": rng.integers(0, 3, n),
+        "updated_at": pick(stamps, 0.9, 2)})
+    if not clean:   # wrong types inside columns: object columns, as a loose source sends them
+        frame = frame.astype(object)
+        frame.loc[frame.index[::17], "apparent_kva"] = "abc"
+        frame.loc[frame.index[::23], "tarea_code"] = 42
+    return frame
+
+
+@pytest.mark.parametrize("seed,clean", [(s, c) for s in range(4) for c in (True, False)])
+def test_batch_rules_equal_the_generic_rules(seed, clean):
+    from collectors.base import Context
+    from collectors.domain import validation as v
+    rng = np.random.default_rng(seed)
+    tree = tiny_tree()
+    ctx = Context(None, None, None, tree=tree)
+    ami = AmiCollector(ctx)
+    batch = messy_batch(rng, tree, 600, clean)
+    got_good, got_rej = v.apply_rules(batch, ami.rules(NOW), source="AMI", table="ami_tarea_load",
+                                      key=["tarea_code", "ts"])
+    want_good, want_rej = v.apply_rules(batch, generic_rules(tree, NOW), source="AMI", table="ami_tarea_load",
+                                        key=["tarea_code", "ts"])
+    assert got_rej == want_rej and got_good.index.equals(want_good.index)
+    assert 0 < len(want_rej) < len(batch)
+    # and absorbing the batch (with a conflicting duplicate) leaves the state the frame path would
+    dup = want_good.iloc[:1].assign(apparent_kva=123.0)
+    batch = pd.concat([batch, dup], ignore_index=True)
+    rejects = ami._absorb(batch, NOW)
+    good, _ = v.apply_rules(batch, generic_rules(tree, NOW), source="AMI", table="ami_tarea_load",
+                            key=["tarea_code", "ts"])
+    from collectors.frames import conflicts_within, typed
+    good = typed(good, times=("ts", "updated_at"), numbers=("active_kw", "apparent_kva", "voltage_min_v",
+                                                              "low_voltage_customers"))
+    conflict = conflicts_within(good, ["tarea_code", "ts"], "updated_at")
+    assert sum(r["rule"] == "duplicate_conflict" for r in rejects) == conflict.sum() > 0
+    want = reference_merge(pd.DataFrame(), good[~conflict], NOW)
+    got = ami.points.frame().sort_values(["tarea_code", "ts"]).reset_index(drop=True)
+    want = want[["tarea_code", "ts", *kpi.TareaPoints.FIELDS]].sort_values(["tarea_code", "ts"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -174,10 +174,33 @@ class TareaPoints:
         updated_at); the newest updated_at wins per key, and on a tie the later row."""
         if rows.empty:
             return
-        pos = self.positions(rows["tarea_code"].to_numpy(dtype=object))
-        ts = rows["ts"].to_numpy(dtype="datetime64[us]")
-        new = {"pos": pos, "upd": rows["updated_at"].to_numpy(dtype="datetime64[us]").view("int64"),
-               **{f: rows[f].to_numpy(dtype="float64") for f in self.FIELDS}}
+        self.merge_arrays(self.positions(rows["tarea_code"].to_numpy(dtype=object)),
+                          rows["ts"].to_numpy(dtype="datetime64[us]"),
+                          rows["updated_at"].to_numpy(dtype="datetime64[us]"),
+                          {f: rows[f].to_numpy(dtype="float64") for f in self.FIELDS})
+
+    def from_tree(self, tree: Tree, tree_pos: np.ndarray) -> np.ndarray:
+        """Positions here of 台区 given by their position in the tree (no string look-ups: a
+        province batch is 330 k codes). Every 台区 of a new tree gets its position once."""
+        got = getattr(self, "_tree_map", None)
+        if got is None or got[0] is not tree:
+            tareas = np.flatnonzero(tree.level_numbers == LEVEL_TAREA)
+            mapping = np.full(len(tree.nodes), -1, dtype="int32")
+            mapping[tareas] = self.positions(tree.code_array[tareas])
+            self._tree_map = got = (tree, mapping)
+        out = got[1][tree_pos]
+        other = out < 0                          # a code that is not a 台区 of this tree
+        if other.any():
+            out[other] = self.positions(tree.code_array[tree_pos[other]])
+        return out
+
+    def merge_arrays(self, pos: np.ndarray, ts: np.ndarray, upd: np.ndarray, fields: dict[str, np.ndarray]) -> None:
+        """`merge` for rows given as arrays: positions here, ts and updated_at (datetime64[us])."""
+        if not len(pos):
+            return
+        new = {"pos": pos.astype("int32"), "upd": upd.astype("datetime64[us]").view("int64"),
+               **{f: np.asarray(fields[f], dtype="float64") for f in self.FIELDS}}
+        ts = ts.astype("datetime64[us]")
         order = np.argsort(ts, kind="stable")
         uniq, starts = np.unique(ts[order], return_index=True)
         bounds = [*starts[1:], len(order)]
