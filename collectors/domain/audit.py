@@ -122,33 +122,55 @@ def match(eps: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame, window:
 def cases(eps: pd.DataFrame, observed: pd.DataFrame, matched: pd.Series, outages: pd.DataFrame,
           scope: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> pd.DataFrame:
     """One row per case with its flags (see the module docstring)."""
-    now_ts = pd.Timestamp(now)
-    eps = eps.assign(case_id=eps["ep_id"].map(matched).fillna(eps["ep_id"]),
-                     end_f=eps["end"].fillna(now_ts), ongoing=eps["end"].isna())
+    return case_flags(case_base(eps, observed, matched, outages, scope, tree, cfg), now, cfg)
+
+
+def case_base(eps: pd.DataFrame, observed: pd.DataFrame, matched: pd.Series, outages: pd.DataFrame,
+              scope: pd.DataFrame, tree: Tree, cfg: dict) -> pd.DataFrame:
+    """Per case, everything that does not depend on the clock: its episodes' span (end NaT while
+    ongoing), the report, and the observed-against-reported scope checks. Indexed by case_id;
+    `case_flags` adds what depends on `now`."""
+    eps = eps.assign(case_id=eps["ep_id"].map(matched).fillna(eps["ep_id"]), ongoing=eps["end"].isna())
     g = eps.groupby("case_id")
-    c = pd.DataFrame({"start": g["start"].min(), "end": g["end_f"].max(), "ongoing": g["ongoing"].any(),
+    c = pd.DataFrame({"start": g["start"].min(), "end": g["end"].max(), "ongoing": g["ongoing"].any(),
                       "kind": g["kind"].first(), "equipment": g["equipment"].first(),
                       "episodes": g.size()})
     c.loc[c["ongoing"], "end"] = pd.NaT
-    c["duration_min"] = (c["end"].fillna(now_ts) - c["start"]).dt.total_seconds() / 60.0
     report = outages.set_index("outage_id").reindex(c.index)
     c["reported"] = report["reported_at"].notna()
     c.loc[c["reported"], "equipment"] = report["equipment_code"]
     c.loc[c["reported"], "kind"] = report["equipment_type"]
-    c["must_report"] = c["duration_min"] > cfg["must_report_minutes"]
-    within = pd.Timedelta(minutes=cfg["report_within_minutes"])
-    c["unreported"] = c["must_report"] & ~c["reported"] & (now_ts - c["start"] > within)
-    c["pending"] = c["must_report"] & ~c["reported"] & ~c["unreported"]
     c["report_delay_min"] = (report["reported_at"] - c["start"]).dt.total_seconds() / 60.0
-    c["late"] = c["must_report"] & c["reported"] & (report["reported_at"] - c["start"] > within)
-    c = c.join(_scope_checks(eps, observed, report, scope, tree, cfg["scope_tolerance"]))
-    c["wrong_scope"] &= c["must_report"] & c["reported"]
-    c["wrong_customers"] &= c["must_report"] & c["reported"]
-    etr_over = report["restored_at"].fillna(now_ts) - report["etr"]
-    c["stale_etr"] = (c["must_report"] & c["reported"]
-                      & (etr_over > pd.Timedelta(minutes=cfg["etr_grace_minutes"])).fillna(False))
-    c["irregular"] = c["wrong_scope"] | c["wrong_customers"] | c["stale_etr"]
-    return c.rename_axis("case_id").reset_index()
+    c["reported_at"] = report["reported_at"]
+    c["etr"] = report["etr"]
+    c["restored_at"] = report["restored_at"]
+    return c.join(_scope_checks(eps, observed, report, scope, tree, cfg["scope_tolerance"]))
+
+
+def case_flags(base: pd.DataFrame, now: datetime, cfg: dict) -> pd.DataFrame:
+    """The cases at `now`: durations of ongoing cases and every flag that depends on the clock."""
+    now_ts = pd.Timestamp(now)
+    c = base
+    duration = (c["end"].fillna(now_ts) - c["start"]).dt.total_seconds() / 60.0
+    reported = c["reported"]
+    must = duration > cfg["must_report_minutes"]
+    within = pd.Timedelta(minutes=cfg["report_within_minutes"])
+    unreported = must & ~reported & (now_ts - c["start"] > within)
+    late = must & reported & (c["reported_at"] - c["start"] > within)
+    wrong_scope = c["wrong_scope"] & must & reported
+    wrong_customers = c["wrong_customers"] & must & reported
+    etr_over = c["restored_at"].fillna(now_ts) - c["etr"]
+    stale_etr = must & reported & (etr_over > pd.Timedelta(minutes=cfg["etr_grace_minutes"])).fillna(False)
+    out = pd.DataFrame({
+        "start": c["start"], "end": c["end"], "ongoing": c["ongoing"], "kind": c["kind"],
+        "equipment": c["equipment"], "episodes": c["episodes"], "duration_min": duration,
+        "reported": reported, "must_report": must, "unreported": unreported,
+        "pending": must & ~reported & ~unreported, "report_delay_min": c["report_delay_min"],
+        "late": late, "observed_tareas": c["observed_tareas"], "reported_tareas": c["reported_tareas"],
+        "observed_customers": c["observed_customers"], "reported_customers": c["reported_customers"],
+        "wrong_scope": wrong_scope, "wrong_customers": wrong_customers, "stale_etr": stale_etr,
+        "irregular": wrong_scope | wrong_customers | stale_etr}, index=c.index)
+    return out.rename_axis("case_id").reset_index()
 
 
 def _scope_checks(eps, observed, report, scope, tree, tolerance) -> pd.DataFrame:
@@ -191,14 +213,31 @@ def audit(breaker: pd.DataFrame, ami: pd.DataFrame, outages: pd.DataFrame, scope
 def audit_episodes(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], outages: pd.DataFrame,
                    scope: pd.DataFrame, tree: Tree, now: datetime, cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The audit from episodes already derived (they change only when events arrive)."""
+    return audit_at(audit_base(found, outages, scope, tree, cfg), now, cfg)
+
+
+def audit_base(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], outages: pd.DataFrame,
+               scope: pd.DataFrame, tree: Tree, cfg: dict) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """What the audit needs that does not depend on the clock: the cases' base (`case_base`, None
+    when there is no episode) and the events with their case_id. It changes only when the episodes
+    or the OMS outages change."""
     window = pd.Timedelta(minutes=cfg["match_window_minutes"])
     eps, observed, events = found
     if eps.empty:
-        return _empty_cases(), pd.DataFrame(columns=EVENT_COLUMNS)
+        return None, pd.DataFrame(columns=EVENT_COLUMNS)
     matched = match(eps, outages, scope, window)
-    c = cases(eps, observed, matched, outages, scope, tree, now, cfg)
+    base = case_base(eps, observed, matched, outages, scope, tree, cfg)
     events = events.assign(case_id=events["ep_id"].map(matched).fillna(events["ep_id"]))
-    return c, events.drop(columns="ep_id")
+    return base, events.drop(columns="ep_id")
+
+
+def audit_at(based: tuple[pd.DataFrame | None, pd.DataFrame], now: datetime, cfg: dict
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cases with their flags at `now`, and the events behind each case."""
+    base, events = based
+    if base is None:
+        return _empty_cases(), events
+    return case_flags(base, now, cfg), events
 
 
 def _empty_cases() -> pd.DataFrame:
@@ -211,13 +250,21 @@ def _empty_cases() -> pd.DataFrame:
 def month_rates(c: pd.DataFrame, tree: Tree, now: datetime) -> pd.DataFrame:
     """Per node, over audited cases that started this month and are decided (not pending):
     counts, and the reporting completeness, timeliness and accuracy rates."""
+    return month_rollup(month_leaf(c, now), tree)
+
+
+def month_leaf(c: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """The month's decided audited cases as leaf counts per equipment (input of month_rollup)."""
     start = pd.Timestamp(now).normalize().replace(day=1)
     done = c[c["must_report"] & ~c["pending"] & (c["start"] >= start)]
-    leaf = pd.DataFrame({"code": done["equipment"], "must_report": 1,
+    return pd.DataFrame({"code": done["equipment"], "must_report": 1,
                          "reported": done["reported"].astype(int),
                          "on_time": (done["reported"] & ~done["late"]).astype(int),
                          "accurate": (done["reported"] & ~done["irregular"]).astype(int),
-                         **{f: done[f].astype(int) for f in (*FLAGS, "irregular")}})
+                         **{f: done[f].astype(int) for f in (*FLAGS, "irregular")}}).reset_index(drop=True)
+
+
+def month_rollup(leaf: pd.DataFrame, tree: Tree) -> pd.DataFrame:
     per_node = tree.complete(tree.rollup(leaf, "code", upto="tarea"), upto="station").astype("int64")
     must = per_node["must_report"].where(per_node["must_report"] > 0)
     per_node["completeness"] = per_node["reported"] / must

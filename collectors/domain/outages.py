@@ -49,7 +49,8 @@ def node_kpis(outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, now: datet
 def active_list(outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, now: datetime) -> list[dict]:
     """Every outage in progress with its scope, for tables and drill-down."""
     active = outages[active_mask(outages, now)].reset_index(drop=True).sort_values("start_at")
-    n_tareas = scope.groupby("outage_id")["tarea_code"].nunique()
+    in_scope = scope[scope["outage_id"].isin(active["outage_id"])]
+    n_tareas = in_scope.groupby("outage_id")["tarea_code"].nunique()
     rows = []
     for o in active.itertuples(index=False):  # a handful of rows: readability over vectorising
         rows.append({

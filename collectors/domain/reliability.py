@@ -7,13 +7,14 @@ outage lasted longer than `sustained_minutes` [ASSUMED, DL/T 836 / DOMAIN.md].
 """
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from collectors.domain.intervals import union_hours
-from collectors.domain.tree import Tree
+from collectors.domain.tree import LEVELS, Tree
 
 FREQUENT_ORDER = ("yellow", "orange", "red")   # level 1, 2, 3
 
@@ -38,26 +39,78 @@ def month_start(now: datetime) -> pd.Timestamp:
 
 def node_kpis(pairs: pd.DataFrame, tree: Tree, now: datetime) -> pd.DataFrame:
     """Per node: customer-hours of outages in progress, month-to-date customer-hours,
-    customer interruptions, SAIDI (h), SAIFI and RS-1 (a fraction)."""
+    customer interruptions, SAIDI (h), SAIFI and RS-1 (a fraction).
+
+    One row per node with 台区 below it (itself included), city level first, codes in order
+    within a level (what `tree.rollup` gives); summed by node position, so a 台区 without
+    outages costs nothing."""
     now_ts, start = pd.Timestamp(now), month_start(now)
-    customers = tree.nodes.loc[tree.nodes["level"] == "tarea", "customers"]
-    active = union_hours(pairs[pairs["active"]], "tarea_code")
+    pos = _positions(tree)
+    customers = pos.customers
+    active = pairs[pairs["active"]]
+    # every outage in progress lasts until now, so a 台区's union is [its earliest start, now]
+    first = active.groupby("tarea_code")["start"].min()
+    active_h = ((now_ts - first).dt.total_seconds() / 3600.0).clip(lower=0.0)
     sustained = pairs[pairs["sustained"]]
     mtd = union_hours(sustained, "tarea_code", lo=start, hi=now_ts)
     began = sustained[sustained["start"] >= start]
-    leaf = pd.DataFrame({
-        "customer_hours_active": active.reindex(customers.index, fill_value=0.0) * customers,
-        "customer_hours_mtd": mtd.reindex(customers.index, fill_value=0.0) * customers,
-        "interruptions_mtd": began.groupby("tarea_code")["customers"].sum().reindex(customers.index, fill_value=0),
-    }).rename_axis("tarea_code").reset_index()
-    per_node = tree.rollup(leaf, "tarea_code", upto="tarea")
-    served = tree.nodes["customers"].reindex(per_node.index).where(lambda c: c > 0)
+    began = began.groupby("tarea_code")["customers"].sum()
+    sums = {}
+    for name, per_tarea, weigh in (("customer_hours_active", active_h, True),
+                                   ("customer_hours_mtd", mtd, True),
+                                   ("interruptions_mtd", began, False)):
+        at = tree.nodes.index.get_indexer(per_tarea.index)
+        values = per_tarea.to_numpy(dtype="float64") * (customers[at] if weigh else 1.0)
+        sums[name] = pos.rollup(at, values)
+    per_node = pd.DataFrame({k: v[pos.order] for k, v in sums.items()}, index=pos.codes)
+    if began.dtype.kind in "iu" or began.empty:
+        per_node["interruptions_mtd"] = per_node["interruptions_mtd"].astype("int64")
+    served_all = tree.nodes["customers"].reindex(per_node.index)
+    served = served_all.where(lambda c: c > 0)
     period_h = (now_ts - start).total_seconds() / 3600.0
-    per_node["customers_served"] = tree.nodes["customers"].reindex(per_node.index)
+    per_node["customers_served"] = served_all
     per_node["saidi_mtd_h"] = per_node["customer_hours_mtd"] / served
     per_node["saifi_mtd"] = per_node["interruptions_mtd"] / served
     per_node["rs1_mtd"] = 1.0 - per_node["saidi_mtd_h"] / period_h if period_h > 0 else np.nan
     return per_node
+
+
+class _TreePositions:
+    """Per tree: every node's ancestors as positions, and the nodes with 台区 below them."""
+
+    def __init__(self, tree: Tree):
+        index = tree.nodes.index
+        self.ancestors = np.stack([index.get_indexer(tree.ancestors[level].to_numpy()) for level in LEVELS], axis=1)
+        self.customers = np.nan_to_num(tree.nodes["customers"].to_numpy(dtype="float64"))
+        tareas = np.flatnonzero((tree.nodes["level"] == "tarea").to_numpy())
+        below = self.rollup(tareas, np.ones(len(tareas)))
+        level_rank = tree.nodes["level"].map({lv: i for i, lv in enumerate(LEVELS)}).to_numpy()
+        has = np.flatnonzero(below > 0)
+        # level first, then code: the order of tree.rollup's result
+        self.order = has[np.lexsort((index.to_numpy(dtype=object)[has].astype(str), level_rank[has]))]
+        self.codes = index[self.order]
+
+    def rollup(self, leaf: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Sums of `values` (one per leaf position; NaN counts 0) into every ancestor."""
+        keep = leaf >= 0
+        leaf, values = leaf[keep], np.nan_to_num(np.asarray(values, dtype="float64")[keep])
+        n = len(self.customers)
+        out = np.zeros(n)
+        for level in range(self.ancestors.shape[1]):
+            anc = self.ancestors[leaf, level]
+            has = anc >= 0
+            out += np.bincount(anc[has], weights=values[has], minlength=n)
+        return out
+
+
+_POSITIONS: "weakref.WeakKeyDictionary[Tree, _TreePositions]" = weakref.WeakKeyDictionary()
+
+
+def _positions(tree: Tree) -> _TreePositions:
+    pos = _POSITIONS.get(tree)
+    if pos is None:
+        pos = _POSITIONS[tree] = _TreePositions(tree)
+    return pos
 
 
 def frequent_tareas(pairs: pd.DataFrame, now: datetime, cfg: dict) -> pd.DataFrame:

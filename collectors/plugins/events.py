@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from collectors.base import Collector
@@ -39,6 +40,14 @@ class EventsCollector(Collector):
         self._events_version = 0          # +1 whenever events are added or leave the window
         self._episodes = None
         self._episodes_version = -1
+        self._base = None                 # the audit's clock-independent part (kpi.audit_base)
+        self._base_inputs = None          # (episodes version, outages, scope, tree) it was built from
+        self._tripped_version = -1
+        self._memo: dict[str, tuple] = {}  # per-cycle results kept while their inputs are equal
+        self._evidence: dict[str, tuple] = {}   # case_id -> (event records, count), for self._base
+        self._evidence_of = None          # the events frame self._evidence was taken from
+        self._reports: dict[str, dict | None] = {}   # outage_id -> report record, for self._reports_of
+        self._reports_of = None
 
     def collect(self) -> dict[str, pd.DataFrame]:
         since = self.ctx.clock.now() - timedelta(days=limits()["audit"]["events_days"])
@@ -68,13 +77,17 @@ class EventsCollector(Collector):
             conflict = conflicts_within(good, KEY, "updated_at")
             bad += [v.reject_record(r, source=source, table=name, key=KEY, field="event_id",
                                     rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
-            both = pd.concat([self.events[name], good[~conflict]], ignore_index=True) \
-                if not self.events[name].empty else good[~conflict]
-            both = both.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
-            kept = both[both["ts"] >= horizon].reset_index(drop=True)
-            if len(good) or len(kept) != len(self.events[name]):
+            good, state = good[~conflict], self.events[name]
+            if len(good):
+                both = pd.concat([state, good], ignore_index=True) if not state.empty else good
+                state = both.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
+            if not state.empty:
+                expired = state["ts"] < horizon
+                if len(good) or expired.any():
+                    state = state[~expired].reset_index(drop=True)
+            if len(good) or len(state) != len(self.events[name]):
                 self._events_version += 1
-            self.events[name] = kept
+            self.events[name] = state
             rejects += bad
         return rejects
 
@@ -85,33 +98,68 @@ class EventsCollector(Collector):
         cfg = limits()["audit"]
         breaker, ami = self.events["scada_breaker_event"], self.events["ami_power_event"]
         cases, events = self._audit(breaker, ami, outages, scope, now, cfg)
-        self.ctx.frames["events.tripped"] = self._tripped(breaker)
-        rates = kpi.month_rates(cases, self.tree, now)
+        if self._tripped_version != self._events_version:
+            self.ctx.frames["events.tripped"] = self._tripped(breaker)
+            self._tripped_version = self._events_version
+        months, rates_index = self._month(cases, now)
         found = kpi.findings(cases).reset_index(drop=True)
-        heads = head_per_node(found, self.tree, "equipment", cfg["list_levels"], ["start"], [False],
-                              cfg["findings_top"])
+        heads = self._heads(found, cfg)
         shown = found.loc[sorted({label for labels in heads.values() for label in labels})]
         records = dict(zip(shown.index, json_records(self._listing(shown, events, outages, cfg))))
         lists = {node: [records[label] for label in labels] for node, labels in heads.items()}
-        pending = cases[cases["pending"]].groupby("equipment").size().rename("pending") \
-            .rename_axis("code").reset_index()
-        waiting = self.tree.rollup(pending, "code", upto="tarea")["pending"] if not pending.empty else pd.Series()
-        months = _months(rates)
-        waiting = waiting.reindex(rates.index, fill_value=0).astype("int64").to_dict()
+        waiting = self._waiting(cases, rates_index)
         entries = {code: {"month": months[code], "pending": waiting[code], "findings": lists.get(code, [])}
-                   for code in rates.index}
+                   for code in rates_index}
         return [Dataset("audit", now, entries)]
 
+    def _month(self, cases: pd.DataFrame, now: datetime) -> tuple[dict, pd.Index]:
+        """The month's rates per node, rolled up again only when the month's decided cases changed."""
+        leaf = kpi.month_leaf(cases, now)
+        memo = self._memo.get("month")
+        if memo is None or memo[1] is not self.tree or not memo[0].equals(leaf):
+            rates = kpi.month_rollup(leaf, self.tree)
+            memo = self._memo["month"] = (leaf, self.tree, _months(rates), rates.index)
+        return memo[2], memo[3]
+
+    def _waiting(self, cases: pd.DataFrame, index: pd.Index) -> dict:
+        """Pending audited cases per node (0 where none), again only when they changed."""
+        pending = cases[cases["pending"]].groupby("equipment").size().rename("pending") \
+            .rename_axis("code").reset_index()
+        memo = self._memo.get("waiting")
+        if memo is None or memo[1] is not self.tree or memo[2] is not index or not memo[0].equals(pending):
+            waiting = self.tree.rollup(pending, "code", upto="tarea")["pending"] if not pending.empty \
+                else pd.Series()
+            waiting = waiting.reindex(index, fill_value=0).astype("int64").to_dict()
+            memo = self._memo["waiting"] = (pending, self.tree, index, waiting)
+        return memo[3]
+
+    def _heads(self, found: pd.DataFrame, cfg: dict) -> dict[str, list]:
+        """Labels of the findings listed per node; they depend only on which cases are findings,
+        their equipment and start."""
+        key = found[["case_id", "equipment", "start"]]
+        memo = self._memo.get("heads")
+        if memo is None or memo[1] is not self.tree or not memo[0].equals(key):
+            heads = head_per_node(found, self.tree, "equipment", cfg["list_levels"], ["start"], [False],
+                                  cfg["findings_top"])
+            memo = self._memo["heads"] = (key, self.tree, heads)
+        return memo[2]
+
     def _audit(self, breaker, ami, outages, scope, now, cfg):
-        """Episodes are derived again only when events arrived; the matching against OMS and the
-        time-dependent flags are evaluated every cycle."""
+        """Episodes are derived again only when events arrived; the matching against OMS only
+        when the episodes or the OMS frames changed (the outages collector replaces a frame only
+        when it changed); the time-dependent flags are evaluated every cycle."""
         if breaker.empty and ami.empty:
             return kpi.audit(breaker, ami, outages, scope, self.tree, now, cfg)
         if self._episodes is None or self._episodes_version != self._events_version:
             window = pd.Timedelta(minutes=cfg["match_window_minutes"])
             self._episodes = kpi.episodes(breaker, ami, self.tree, now, window)
             self._episodes_version = self._events_version
-        return kpi.audit_episodes(self._episodes, outages, scope, self.tree, now, cfg)
+        inputs = (self._episodes_version, outages, scope, self.tree)
+        if self._base_inputs is None or any(a is not b for a, b in zip(inputs[1:], self._base_inputs[1:])) \
+                or inputs[0] != self._base_inputs[0]:
+            self._base = kpi.audit_base(self._episodes, outages, scope, self.tree, cfg)
+            self._base_inputs = inputs
+        return kpi.audit_at(self._base, now, cfg)
 
     @staticmethod
     def _tripped(breaker: pd.DataFrame) -> pd.DataFrame:
@@ -121,29 +169,43 @@ class EventsCollector(Collector):
         open_now = eps[eps["end"].isna()]
         return pd.DataFrame({"feeder_code": open_now["feeder_code"], "since": open_now["start"]})
 
-    @staticmethod
-    def _listing(found: pd.DataFrame, events: pd.DataFrame, outages: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-        """Each finding with its evidence: the events, and the report (None when absent)."""
+    def _listing(self, found: pd.DataFrame, events: pd.DataFrame, outages: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+        """Each finding with its evidence: the events, and the report (None when absent).
+
+        A case's evidence and report are converted once, and again only when the events frame
+        (a new audit base) or the outages frame is replaced."""
         if found.empty:
             return found
-        ev = events[events["case_id"].isin(found["case_id"])].sort_values("ts")
-        shown = ev.groupby("case_id").head(cfg["evidence_events"])
-        by_case: dict[str, list[dict]] = {}
-        for case, record in zip(shown["case_id"], json_records(shown.drop(columns="case_id"))):
-            by_case.setdefault(case, []).append(record)   # a few events per listed finding
-        counts = ev.groupby("case_id").size()
+        if self._evidence_of is not events:
+            self._evidence, self._evidence_of = {}, events
+        if self._reports_of is not outages:
+            self._reports, self._reports_of = {}, outages
+        missing = [case for case in found["case_id"].unique() if case not in self._evidence]
+        if missing:
+            ev = events[events["case_id"].isin(missing)].sort_values(["ts", "event_id"], kind="stable")
+            shown = ev.groupby("case_id").head(cfg["evidence_events"])
+            by_case: dict[str, list[dict]] = {case: [] for case in missing}
+            for case, record in zip(shown["case_id"], json_records(shown.drop(columns="case_id"))):
+                by_case[case].append(record)   # a few events per listed finding
+            counts = ev.groupby("case_id").size()
+            for case in missing:
+                self._evidence[case] = (by_case[case] or None, int(counts.get(case, 0)))
         report_cols = ["outage_id", "outage_type", "equipment_type", "equipment_code", "customers",
                        "start_at", "reported_at", "etr", "restored_at", "status"]
-        reports = {r["outage_id"]: r for r in json_records(
-            outages[outages["outage_id"].isin(found["case_id"])][report_cols])}
+        unread = [case for case in found["case_id"].unique() if case not in self._reports]
+        if unread:
+            rows = outages[outages["outage_id"].isin(unread)][report_cols]
+            self._reports.update(dict.fromkeys(unread))
+            self._reports.update({r["outage_id"]: r for r in json_records(rows)})
         cols = ["case_id", "equipment", "kind", "start", "end", "duration_min", "report_delay_min",
                 "observed_tareas", "reported_tareas", "observed_customers", "reported_customers", "flags"]
         out = found[cols].copy()
         out["duration_min"] = out["duration_min"].round(1)
         out["report_delay_min"] = out["report_delay_min"].round(1)
-        out["events"] = out["case_id"].map(by_case)
-        out["events_total"] = out["case_id"].map(counts).fillna(0).astype("int64")
-        out["report"] = out["case_id"].map(reports)
+        evidence = [self._evidence[case] for case in out["case_id"]]
+        out["events"] = [e for e, _ in evidence]
+        out["events_total"] = np.array([n for _, n in evidence], dtype="int64")
+        out["report"] = [self._reports[case] for case in out["case_id"]]
         return out
 
 

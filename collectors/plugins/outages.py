@@ -35,6 +35,7 @@ class OutagesCollector(Collector):
         super().__init__(ctx)
         self.outages = pd.DataFrame()
         self.scope = pd.DataFrame(columns=["outage_id", "tarea_code"])
+        self._memo: dict[str, tuple] = {}   # results kept while their inputs are the same
 
     def collect(self) -> dict[str, pd.DataFrame]:
         if "oms_outage" in self.watermarks:
@@ -78,43 +79,74 @@ class OutagesCollector(Collector):
             batches["oms_outage_tarea"], [*v.required("outage_id", "tarea_code"),
                                           v.known_code("tarea_code", tree.codes("tarea"))],
             source=SOURCE, table="oms_outage_tarea", key=["outage_id", "tarea_code"])
-        self.outages = upsert(self.outages, good, "outage_id")
-        changed = set(good["outage_id"])
-        kept = self.scope[~self.scope["outage_id"].isin(changed)]
-        fresh = scope[scope["outage_id"].isin(changed)][["outage_id", "tarea_code"]].drop_duplicates()
-        self.scope = pd.concat([kept, fresh], ignore_index=True)
+        # A frame is replaced only when its content changes: readers (the audit) skip work while
+        # the frame they last read is still the one shared.
+        if not good.empty:
+            self.outages = upsert(self.outages, good, "outage_id")
+            changed = set(good["outage_id"])
+            kept = self.scope[~self.scope["outage_id"].isin(changed)]
+            fresh = scope[scope["outage_id"].isin(changed)][["outage_id", "tarea_code"]].drop_duplicates()
+            self.scope = pd.concat([kept, fresh], ignore_index=True)
         self._retain(now)
         return rejects + scope_rejects
 
     def _retain(self, now: datetime) -> None:
         horizon = pd.Timestamp(now) - pd.Timedelta(days=RETAIN_DAYS)
         o = self.outages
-        self.outages = o[(o["start_at"] >= horizon) | o["restored_at"].isna()]
-        self.scope = self.scope[self.scope["outage_id"].isin(self.outages.index)]
+        if o.empty:
+            return
+        keep = (o["start_at"] >= horizon) | o["restored_at"].isna()
+        if not keep.all():
+            self.outages = o[keep]
+        in_window = self.scope["outage_id"].isin(self.outages.index)
+        if not in_window.all():
+            self.scope = self.scope[in_window]
 
     def datasets(self, now: datetime) -> list[Dataset]:
-        if self.outages.empty:
+        if self.outages.empty and "updated_at" not in self.outages:
             empty = pd.DataFrame(columns=[c.name for c in oms_outage.c])
             self.outages = typed(empty, times=TIMES, numbers=("customers",))
         self.ctx.frames["outages.outages"] = self.outages
         self.ctx.frames["outages.scope"] = self.scope
         cfg = limits()["outages"]
-        counts = kpi.node_kpis(self.outages, self.scope, self.tree, now)
+        counts, active_list = self._active(now)
         pairs = reliability.outage_pairs(self.outages, self.scope, self.tree, now, cfg["sustained_minutes"])
         frequent = reliability.frequent_tareas(pairs, now, cfg["frequent"])
-        self.ctx.frames["outages.frequent"] = frequent
-        per_node = counts.join(reliability.frequent_counts(frequent, self.tree), how="outer").fillna(0)
+        memo = self._memo.get("frequent")
+        if memo is None or memo[1] is not self.tree or memo[2] is not counts or not memo[0].equals(frequent):
+            per_node = counts.join(reliability.frequent_counts(frequent, self.tree), how="outer").fillna(0)
+            lists = top_per_node(frequent.reset_index(), self.tree, "tarea_code", cfg["list_levels"],
+                                 ["level", "tarea_code"], [False, True], cfg["list_top"])
+            memo = self._memo["frequent"] = (frequent, self.tree, counts, per_node.astype("int64"), lists)
+        frequent, per_node, lists = memo[0], memo[3], memo[4]
+        self.ctx.frames["outages.frequent"] = frequent     # the same frame while it does not change
         stats = reliability.node_kpis(pairs, self.tree, now).reindex(per_node.index)
-        entries = {code: {**{k: int(val) for k, val in row.items()}, **_reliability(stats.loc[code])}
-                   for code, row in per_node.astype("int64").iterrows()}
-        entries["_active"] = kpi.active_list(self.outages, self.scope, self.tree, now)
-        lists = top_per_node(frequent.reset_index(), self.tree, "tarea_code", cfg["list_levels"],
-                             ["level", "tarea_code"], [False, True], cfg["list_top"])
+        entries = dict(zip(per_node.index, _entries(per_node, stats)))
+        entries["_active"] = active_list
         return [Dataset("outages", now, entries), Dataset("frequent_outages", now, lists)]
 
+    def _active(self, now: datetime) -> tuple[pd.DataFrame, list[dict]]:
+        """Counts of outages in progress per node, and their list: they depend on the clock only
+        through which outages are in progress, so they are computed again only when that set or
+        the frames change."""
+        active = kpi.active_mask(self.outages, now)
+        inputs = (self.outages, self.scope, self.tree)
+        memo = self._memo.get("active")
+        if memo is None or any(a is not b for a, b in zip(memo[0], inputs)) or not memo[1].equals(active):
+            memo = self._memo["active"] = (inputs, active, kpi.node_kpis(self.outages, self.scope, self.tree, now),
+                                           kpi.active_list(self.outages, self.scope, self.tree, now))
+        return memo[2], memo[3]
 
-def _reliability(row: pd.Series) -> dict:
-    """Customer-hours and month-to-date indices; None where a node has no customers."""
-    out = {k: None if pd.isna(row[k]) else round(float(row[k]), 12)
-           for k in ("customer_hours_active", "customer_hours_mtd", "saidi_mtd_h", "saifi_mtd", "rs1_mtd")}
-    return {**out, "interruptions_mtd": int(row["interruptions_mtd"])}
+
+RELIABILITY = ("customer_hours_active", "customer_hours_mtd", "saidi_mtd_h", "saifi_mtd", "rs1_mtd")
+
+
+def _entries(counts: pd.DataFrame, stats: pd.DataFrame) -> list[dict]:
+    """Per node (rows of `counts`): its counts, then customer-hours and month-to-date indices
+    (None where a node has no customers), built column-wise."""
+    columns = {k: counts[k].tolist() for k in counts.columns}
+    for k in RELIABILITY:
+        columns[k] = [None if x != x else round(x, 12) for x in stats[k].astype("float64").tolist()]
+    columns["interruptions_mtd"] = stats["interruptions_mtd"].astype("int64").tolist()
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
