@@ -19,6 +19,7 @@ class QuarterBuckets:
         self.by_day: dict[pd.Timestamp, pd.DataFrame] = {}
         self.dirty: set[tuple[pd.Timestamp, int]] = set()
         self.raw_from: pd.Timestamp | None = None   # raw rows in memory start here
+        self.last_changed: dict[pd.Timestamp, set[int]] = {}   # buckets the last refresh recomputed
 
     def add(self, rows: pd.DataFrame) -> None:
         """Fold validated raw rows of whole buckets in (the start-up build, an hour at a time)."""
@@ -39,6 +40,7 @@ class QuarterBuckets:
         """Recompute the dirty buckets, from the raw rows in memory or, for buckets older than
         them, from `read_source(start, end)`; return the days that changed."""
         if not self.dirty:
+            self.last_changed = {}
             return set()
         old = sorted((d, b) for d, b in self.dirty
                      if self.raw_from is not None and d + b * kpi.QUARTER < self.raw_from)
@@ -56,6 +58,7 @@ class QuarterBuckets:
         hit = pd.MultiIndex.from_arrays([day, bucket]).isin(dirty)
         fresh = rows[hit].assign(day=day[hit])
         changed = {d for d, _ in self.dirty}
+        self.last_changed = {d: {b for dd, b in self.dirty if dd == d} for d in changed}
         for d in changed:
             old = self.by_day.get(d, pd.DataFrame(columns=COLUMNS))
             gone = old["bucket"].isin([b for dd, b in self.dirty if dd == d])

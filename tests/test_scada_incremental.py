@@ -1,5 +1,5 @@
-"""SCADA reuses its 15-min / feeder-flag frame until the next quarter completes, and its curve lists
-while the curves stand; each cycle, what it publishes equals a full recomputation from its state,
+"""SCADA reuses its 15-min / feeder-flag frame until the next quarter completes, its curve lists
+while the curves stand, and rolls up only the buckets that changed; each cycle, what it publishes equals a full recomputation from its state,
 also after a late row lands in a complete quarter (and the flags equal SQL)."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import create_engine, text
 
+from collectors.domain.load import node_curves
 from collectors.plugins.scada import ScadaCollector, curve_lists
 from collectors.plugins.topology import TopologyCollector
 from collectors.redis_schema import dataset_key
@@ -34,7 +35,7 @@ def test_cached_frames_equal_a_recomputation_each_cycle(settings_env, source_url
             before = h.entry("load", "PC02")["heavy_feeders"]
             engine = create_engine(source_url)
             with engine.begin() as c:
-                c.execute(text("UPDATE scada_feeder_load SET current_a = 350, updated_at = :u"
+                c.execute(text("UPDATE scada_feeder_load SET current_a = 350, active_mw = active_mw + 1, updated_at = :u"
                                " WHERE feeder_code = 'PC02S01F001' AND ts >= '2026-07-15 13:00:00'"
                                " AND ts < '2026-07-15 13:15:00'"), {"u": fmt(now - timedelta(seconds=30))})
             engine.dispose()
@@ -43,6 +44,8 @@ def test_cached_frames_equal_a_recomputation_each_cycle(settings_env, source_url
             assert h.entry("load", "PC02")["heavy_feeders"] == before + 1
         at = pd.Timestamp(now).floor("15min") - pd.Timedelta(minutes=15)
         pd.testing.assert_frame_equal(scada.peak_frame(now, at), fresh(scada, now))
+        for day, curves in scada.curves.items():      # updated a bucket at a time = rebuilt whole
+            pd.testing.assert_frame_equal(curves, node_curves(scada.buckets.day(day), scada.tree))
         codes = pd.Index(sorted(k for k in redis_client.hkeys(dataset_key("load"))))
         for name, frame in (("yesterday", scada.curves.get(pd.Timestamp(now).normalize() - pd.Timedelta(days=1))),
                             ("last_year", scada.last_year_curves)):

@@ -48,6 +48,7 @@ class ScadaCollector(SlicedStart, Collector):
         self._year_peak: tuple | None = None          # (tree, peaks) for the current day
         self._lists: dict[str, tuple] = {}            # curve name -> (frame, codes, lists)
         self._peak: tuple | None = None               # (at, tree, year peak, peak_frame)
+        self._curves_tree = None                      # the tree self.curves were rolled up on
 
     def collect(self) -> dict[str, pd.DataFrame]:
         now = pd.Timestamp(self.ctx.clock.now())
@@ -159,7 +160,13 @@ class ScadaCollector(SlicedStart, Collector):
         today = pd.Timestamp(now).normalize()
         changed = self.buckets.refresh(self.rows, self._history)
         for day in changed | (set() if self.curves else {today, today - DAY}):
-            self.curves[day] = kpi.node_curves(self.buckets.day(day), tree)
+            old = self.curves.get(day)
+            if old is not None and self._curves_tree is tree and day in self.buckets.last_changed:
+                self.curves[day] = kpi.update_curves(old, self.buckets.day(day), tree,
+                                                     self.buckets.last_changed[day])
+            else:
+                self.curves[day] = kpi.node_curves(self.buckets.day(day), tree)
+        self._curves_tree = tree
         rows = self.rows
         fresh_from = pd.Timestamp(now) - pd.Timedelta(minutes=limits()["load"]["fresh_minutes"])
         recent = rows[(rows["ts"] >= fresh_from) & (rows["ts"] <= pd.Timestamp(now))]
