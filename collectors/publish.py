@@ -26,15 +26,25 @@ class Dataset:
     digest: str | None = field(default=None, compare=False)
 
 
+class RawJSON(str):
+    """An entry value already serialised with dumps(): written as it is (a big, slow-moving
+    dataset can keep its entries as compact text instead of dicts)."""
+
+
 def encode(ds: Dataset) -> dict[str, str]:
     """Each entry as the JSON written to Redis."""
-    return {k: dumps(v) for k, v in ds.entries.items()}
+    return {k: v if isinstance(v, RawJSON) else dumps(v) for k, v in ds.entries.items()}
 
 
 def digest(ds: Dataset, payload: dict[str, str] | None = None) -> str:
-    """A fingerprint of the content, from the encoded entries (each entry is serialised once)."""
+    """A fingerprint of the content, from the encoded entries (each entry is serialised once),
+    hashed a few thousand entries at a time (no copy of a whole large dataset)."""
     payload = encode(ds) if payload is None else payload
-    return hashlib.sha1("\n".join(f"{k}\0{payload[k]}" for k in sorted(payload)).encode()).hexdigest()
+    h = hashlib.sha1()
+    keys = sorted(payload)
+    for i in range(0, len(keys), 4096):
+        h.update("".join(f"{k}\0{payload[k]}\n" for k in keys[i:i + 4096]).encode())
+    return h.hexdigest()
 
 
 def publish(client: redis.Redis, datasets: list[Dataset], published: dict[str, str] | None = None
