@@ -26,25 +26,47 @@
   // kiosk state, kept for the life of the page (a reload starts it afresh)
   const wall = {loadedAt: Date.now(), position: -1, enteredAt: 0, wasAway: false};
   let lastGood = null;   // the last heartbeat that reached the server, kept across failures
+  // The tick state this page holds (versions, as_of, stale limits) and its ETag: the server
+  // answers 304 when it is current, or sends only the keys that moved (dashboard/tick.py).
+  const tickState = {etag: null, state: null};
+  const applyDelta = (state, delta) => {
+    const next = {};
+    ['v', 'as_of', 'stale_after'].forEach((section) => {
+      next[section] = Object.assign({}, state[section]);
+      Object.entries(delta[section] || {}).forEach(([k, val]) => {
+        if (val === null) { delete next[section][k]; } else { next[section][k] = val; }
+      });
+    });
+    return next;
+  };
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     peakwatch: {
       tick: async function (_n, versions) {
         try {
-          const resp = await fetch('/api/v1/versions', {cache: 'no-store'});
+          const resp = await fetch('/api/v1/versions', {cache: 'no-store', headers: tickState.etag ? {'If-None-Match': tickState.etag} : {}});
           if (resp.status === 401) {
             // signed out, session expired or kiosk token revoked: no more data, go to the sign-in page
             window.location.assign('/login?next=' + encodeURIComponent(window.location.pathname + window.location.search));
             return [noUpdate(), noUpdate()];
           }
-          const body = await resp.json();
-          if (!body.ok) {
-            const hb = Object.assign({}, lastGood || {now: body.now, as_of: {}}, {ok: false, redis: false});
-            return [noUpdate(), hb];
+          let now;
+          if (resp.status === 304) {
+            now = resp.headers.get('X-Now');             // nothing moved: only the clock advances
+          } else {
+            const body = await resp.json();
+            if (!body.ok) {
+              const hb = Object.assign({}, lastGood || {now: body.now, as_of: {}}, {ok: false, redis: false});
+              return [noUpdate(), hb];
+            }
+            now = body.now;
+            tickState.state = body.delta ? applyDelta(tickState.state, body.delta) : body;
+            tickState.etag = resp.headers.get('ETag');
           }
-          const hb = {ok: true, at: Date.now(), now: body.now, as_of: body.as_of, stale_after: body.stale_after};
+          const state = tickState.state;
+          const hb = {ok: true, at: Date.now(), now: now, as_of: state.as_of, stale_after: state.stale_after};
           lastGood = hb;
-          return [sameVersions(body.v, versions) ? noUpdate() : body.v, hb];
+          return [sameVersions(state.v, versions) ? noUpdate() : state.v, hb];
         } catch (err) {
           // The server is unreachable: keep the last values and say so; the next tick retries.
           return [noUpdate(), Object.assign({}, lastGood || {now: new Date().toISOString(), at: Date.now(), as_of: {}},
@@ -81,6 +103,29 @@
           return [fmt(i18n.stale_since, {what: what, since: oldest}), 'pw-banner pw-banner-stale', clock];
         }
         return ['', 'pw-banner', clock];
+      },
+
+      // ---- the overview's children table (dashboard/callbacks/overview.py sends its columns) ----
+      childrenTable: function (data, i18n) {
+        if (!data || !data.nodes || !i18n) { return noUpdate(); }
+        const el = (namespace, type, props) => ({namespace: namespace, type: type, props: props});
+        const cell = (children) => el('dash_html_components', 'Td', {children: children});
+        // the formats of dashboard/i18n.py: number() "1,234.5" and percent() "85.3%"
+        const num = (x, digits) => (x === null || x === undefined ? '—'
+          : Number(x).toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits}));
+        const pct = (x) => (x === null || x === undefined ? '—' : (x * 100).toFixed(1) + '%');
+        const at = (ds, i) => (data[ds] && data[ds][i]) || [null, null];
+        const head = el('dash_html_components', 'Thead', {children: el('dash_html_components', 'Tr', {
+          children: ['name', 'load_mw', 'load_rate', 'repair_today', 'open_repair', 'outages_active', 'outage_customers']
+            .map((k) => el('dash_html_components', 'Th', {children: i18n[k]}))})});
+        const rows = data.nodes.map(([code, name], i) => el('dash_html_components', 'Tr', {children: [
+          cell(el('dash_core_components', 'Link', {children: name, href: '/region/' + code})),
+          cell(num(at('load', i)[0], 1)), cell(pct(at('load', i)[1])),
+          cell(num(at('orders', i)[0], 0)), cell(num(at('orders', i)[1], 0)),
+          cell(num(at('outages', i)[0], 0)), cell(num(at('outages', i)[1], 0))]}));
+        return el('dash_bootstrap_components', 'Table', {
+          children: [head, el('dash_html_components', 'Tbody', {children: rows})],
+          hover: true, size: 'sm', className: 'pw-table'});
       },
 
       // ---- the wall (dashboard/callbacks/wall.py) ----

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -91,10 +92,40 @@ def capture_pages(stack: Stack) -> dict:
     return out
 
 
-def measure_ticks(stack: Stack, pages: dict) -> dict:
-    sent, got, head = raw_exchange(stack.port, Request.from_capture(pages["overview"]["tick"]))
-    print(f"unchanged tick: request {sent} B, answer {got} B incl. headers\n  {head.decode(errors='replace')}")
-    sizes = {"tick": got}
+def _with_etag(req: Request, etag: str | None) -> Request:
+    headers = {k: v for k, v in req.headers.items() if k.lower() != "if-none-match"}
+    if etag:
+        headers["If-None-Match"] = etag
+    return Request(req.method, req.path, headers, req.body)
+
+
+def _etag(head: bytes) -> str | None:
+    return next((line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
+                 if line.lower().startswith(b"etag:")), None)
+
+
+def tick_sizes(port: int, tick: Request, samples: int, interval_s: float) -> tuple[int, list[int]]:
+    """The unchanged tick: the browser's GET with the ETag it holds when nothing moved since (304).
+    The everyday tick: the same GET with the ETag from one tick interval before, as a screen
+    sends it: a delta of what moved in that interval (usually only as_of confirmations)."""
+    _, _, head = raw_exchange(port, _with_etag(tick, None))
+    _, unchanged, head304 = raw_exchange(port, _with_etag(tick, _etag(head)))
+    print(f"unchanged tick: answer {unchanged} B incl. headers\n  {head304.decode(errors='replace')}")
+    everyday = []
+    etag = _etag(head304) or _etag(head)
+    for _ in range(samples):
+        time.sleep(interval_s)
+        _, got, head = raw_exchange(port, _with_etag(tick, etag))
+        everyday.append(got)
+        etag = _etag(head) or etag
+    return unchanged, everyday
+
+
+def measure_ticks(stack: Stack, pages: dict, tick_s: float) -> dict:
+    tick = Request.from_capture(pages["overview"]["tick"])
+    unchanged, everyday = tick_sizes(stack.port, tick, 20, tick_s)
+    print(f"everyday tick ({tick_s:g} s apart, 20 samples): {sorted(everyday)} B")
+    sizes = {"tick": unchanged, "everyday": everyday}
     for name, pg in pages.items():
         if not pg["refresh"]:
             print(f"{name}: no refresh POST in the session")
@@ -111,12 +142,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loads", type=int, default=5)
     ap.add_argument("--scale", default="demo")
+    ap.add_argument("--tick-s", type=float, default=2.0, help="the screens' tick interval")
     a = ap.parse_args(argv)
     print_machine("start")
     stack = Stack(bench_var("bytes", a.scale), scale=a.scale, workers=2)
     try:
         stack.wait_live()
-        sizes = measure_ticks(stack, capture_pages(stack))
+        sizes = measure_ticks(stack, capture_pages(stack), a.tick_s)
         loads = [first_load(stack.base) for _ in range(a.loads)]
         for i, r in enumerate(loads, 1):
             print(f"first load {i}: {r['bytes']:,} B in {r['requests']} responses, first number at "
@@ -126,6 +158,8 @@ def main(argv=None) -> int:
         stack.stop()
     print("Results:")
     verdict("unchanged tick on the wire", f"{sizes['tick']} B", f"<= {TICK_TARGET} B", sizes["tick"] <= TICK_TARGET)
+    verdict("everyday tick (confirmations only, p50 / p95)",
+            f"{pct(sizes['everyday'], 50):.0f} / {pct(sizes['everyday'], 95):.0f} B", "(recorded)", True)
     for key in ("wall:outages", "overview:outages"):
         if key in sizes:
             verdict(f"one tile changed ({key})", f"{sizes[key]} B", f"<= {TILE_TARGET} B", sizes[key] <= TILE_TARGET)

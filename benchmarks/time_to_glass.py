@@ -7,7 +7,7 @@ orders do. The page records in itself, with a MutationObserver, the epoch time a
 count appeared (performance.timeOrigin + now()), so the figure does not include Playwright's
 polling. Expected: poll wait U(0, poll) + the tick wait U(0, tick) + the cycle + the render.
 
-    .venv/bin/python benchmarks/time_to_glass.py [--inserts 30] [--poll 5] [--tick-ms 2000]
+    .venv/bin/python benchmarks/time_to_glass.py [--inserts 30] [--poll 5] [--tick-ms 1000]
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ if __package__ in (None, ""):
 
 from benchmarks import capture
 from benchmarks.common import Stack, pct, print_machine, verdict
+from config import settings as settings_mod
 from tests.sourcedata import create_tiny_grid
 
 CST = timezone(timedelta(hours=8))
@@ -84,7 +85,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--inserts", type=int, default=30)
     ap.add_argument("--poll", type=float, default=5.0, help="orders poll interval, s (default: the shipped 5)")
-    ap.add_argument("--tick-ms", type=int, default=2000, help="browser refresh tick (default: the shipped 2000)")
+    ap.add_argument("--tick-ms", type=int, default=settings_mod.load().tick_ms,
+                    help="browser refresh tick (default: the shipped PEAKWATCH_TICK_MS)")
     a = ap.parse_args(argv)
     print_machine("start")
     glass = run(a.inserts, a.poll, a.tick_ms)

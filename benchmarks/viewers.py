@@ -118,7 +118,8 @@ def judge(results: list[dict], server: dict, events: dict, touches: list[str]) -
     verdict(f"p95 at {top['viewers']} viewers (tick {top['tick']['p95_ms']:.1f} ms, refresh "
             f"{top['refresh']['p95_ms'] if top['refresh'] else 0:.1f} ms)", f"{worst:.1f} ms",
             f"<= {P95_TARGET_MS:.0f} ms", worst <= P95_TARGET_MS)
-    verdict("unchanged tick, server time p50/p95", f"{server['p50_ms']:.2f} / {server['p95_ms']:.2f} ms",
+    verdict(f"unchanged tick, server time p50/p95 (answers {server['statuses']})",
+            f"{server['p50_ms']:.2f} / {server['p95_ms']:.2f} ms",
             f"<= {SERVER_TARGET_MS} ms", server["p95_ms"] <= SERVER_TARGET_MS)
     queries = events["open"] + events["read"]
     verdict("source-DB opens+reads during viewer load (inotify), web processes holding it",

@@ -44,8 +44,9 @@ class Settings:
     stale_factor: float
     hang_after_s: float
     intervals: dict[str, float] = field(default_factory=dict)
-    tick_ms: int = 2000
-    wall_tick_ms: int = 5000
+    tick_ms: int = 1000
+    tick_cache_ms: int = 250       # a web worker reads the tick state from Redis at most this often
+    render_memo_s: float = 5.0     # a refresh answer is reused this long for screens on the same view
 
     def interval(self, collector: str) -> float:
         value = self.intervals[collector]
@@ -91,8 +92,9 @@ def load() -> Settings:
         # a cycle running longer than this is hung: the collectors process exits and restarts
         hang_after_s=_float("PEAKWATCH_HANG_AFTER", 600.0),
         intervals=intervals,
-        tick_ms=int(_float("PEAKWATCH_TICK_MS", 2000)),
-        wall_tick_ms=int(_float("PEAKWATCH_WALL_TICK_MS", 5000)),
+        tick_ms=int(_float("PEAKWATCH_TICK_MS", 1000)),
+        tick_cache_ms=int(_float("PEAKWATCH_TICK_CACHE_MS", 250)),
+        render_memo_s=_float("PEAKWATCH_RENDER_MEMO_S", 5.0),
     )
 
 

@@ -11,7 +11,7 @@ from collectors.redis_schema import connect
 from config import ROOT_DIR
 from config import settings as settings_mod
 from config.clock import Clock
-from dashboard import runtime, security, wallconfig
+from dashboard import render_memo, runtime, security, wallconfig
 from dashboard.api import create_blueprint
 from dashboard.i18n import t
 from dashboard.scope import is_kiosk
@@ -68,8 +68,9 @@ def create_app(settings=None) -> dash.Dash:
         suppress_callback_exceptions=True, compress=False, on_error=_keep_last_values,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    app.server.register_blueprint(create_blueprint(runtime.store))
+    app.server.register_blueprint(create_blueprint(runtime.store, settings.tick_cache_ms / 1000))
     security.install(app)    # logins, the scope guard on every request, CSP; refuses prod without SECRET_KEY
+    render_memo.install(app.server, settings.render_memo_s)   # after the guard: one render per change
     from dashboard import shell
     from dashboard.callbacks import overview, shell as shell_callbacks  # noqa: F401  (registers callbacks)
     from dashboard.callbacks import (ack, keycustomers, load, nav, ops, outages, repairs, sensitive,  # noqa: F401

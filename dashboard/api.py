@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from dashboard.store import RedisUnavailable, Store
+from dashboard.tick import TickCache
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 RECENT_REJECTS = 20
@@ -25,7 +26,7 @@ def error(status: int, message: str, **extra):
     return resp
 
 
-def create_blueprint(store_factory) -> Blueprint:
+def create_blueprint(store_factory, tick_cache_s: float = 0.0) -> Blueprint:
     # imported here: the security package itself uses valid_code from this module
     from dashboard.security import acks
     from dashboard.security.principal import engine
@@ -52,18 +53,31 @@ def create_blueprint(store_factory) -> Blueprint:
                         "collectors": collectors, "datasets": store.staleness(store.as_of().keys()),
                         "processes": store.processes(), "rejects": store.rejects(RECENT_REJECTS)})
 
+    def tick_state() -> dict:
+        state = store_factory().tick()
+        state["v"]["acks"] = acks.version(engine())    # a new acknowledgement refreshes screens too
+        return state
+
+    ticks = TickCache(tick_state, ttl_s=tick_cache_s)
+
     @api.get("/api/v1/versions")
     def versions():
-        """The refresh tick: tiny, and the only request an unchanged screen makes."""
-        store: Store = store_factory()
-        now = store.clock.now().isoformat(timespec="seconds")
+        """The refresh tick: the only request an unchanged screen makes. 304 when nothing moved
+        since the ETag the screen holds, else what moved (or everything)."""
+        now = store_factory().clock.now().isoformat(timespec="seconds")
         try:
-            tick = store.tick()
-            tick["v"]["acks"] = acks.version(engine())    # a new acknowledgement refreshes screens too
-            return jsonify({"ok": True, "now": now, **tick})
+            etag, body = ticks.answer(request.headers.get("If-None-Match"))
         except RedisUnavailable:
             # 200 on purpose: the page shows the outage as data, and the browser logs no error
             return jsonify({"ok": False, "redis": False, "now": now})
+        if body is None:
+            resp = Response(status=304)
+            resp.headers["X-Now"] = now       # the screen's clock for the tiles' ages
+            g.bare_response = True            # a 304 renders nothing: no document headers
+        else:
+            resp = jsonify({"ok": True, "now": now, **body})
+        resp.headers["ETag"] = etag
+        return resp
 
     @api.get("/api/v1/regions")
     def regions():

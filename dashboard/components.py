@@ -108,19 +108,3 @@ def orders_figure(orders: dict | None, lang: str, theme: str) -> go.Figure:
 
 def graph(graph_id: str, figure: go.Figure) -> dcc.Graph:
     return dcc.Graph(id=graph_id, figure=figure, config={"displayModeBar": False, "responsive": True})
-
-
-def children_table(rows: list[dict], lang: str) -> dbc.Table:
-    head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in
-                               ("name", "load_mw", "load_rate", "repair_today", "open_repair",
-                                "outages_active", "outage_customers")]))
-    body = html.Tbody([html.Tr([
-        html.Td(dcc.Link(r["name"], href=f'/region/{r["code"]}')),
-        html.Td(number(r["load"].get("load_mw"), lang, 1)),
-        html.Td(percent(r["load"].get("load_rate"), lang)),
-        html.Td(number(r["orders"].get("repair_today"), lang)),
-        html.Td(number(r["orders"].get("open_repair"), lang)),
-        html.Td(number(r["outages"].get("outages_active"), lang)),
-        html.Td(number(r["outages"].get("outage_customers"), lang)),
-    ]) for r in rows])
-    return dbc.Table([head, body], hover=True, size="sm", className="pw-table")

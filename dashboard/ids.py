@@ -23,6 +23,7 @@ OV_ORDERS_CHART = "ov-orders-chart"
 OV_OPEN = "ov-open"
 OV_OUTAGES = "ov-outages"
 OV_CHILDREN = "ov-children"
+OV_CHILDREN_DATA = "ov-children-data"  # dcc.Store: the children table's columns; the browser draws it
 OV_WARNINGS = "ov-warnings"            # the warning tiles of the node and its children
 OV_WARN_RENDERED = "ov-warn-rendered"  # dcc.Store: warnings/topology versions the tiles show
 

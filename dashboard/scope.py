@@ -156,6 +156,13 @@ def refresh_target(versions, rendered, view_data, datasets) -> tuple[set[str], "
     return moved, restore(view_data)
 
 
+def rendered(versions: dict, datasets) -> dict:
+    """What a page's rendered-versions store keeps: the versions of the datasets it shows (the
+    whole versions dict is a dozen datasets, on every refresh of every screen). A whole value,
+    not a Patch: a refresh answer that lands after the page changed must not fail to apply."""
+    return {ds: versions.get(ds) for ds in (*datasets, "topology")}
+
+
 def lineage(store: Store, codes: list[str]) -> dict[str, set[str]]:
     """Each code with all its ancestors, in one Redis round trip per tree level."""
     chains = {c: {c} for c in codes}

@@ -59,5 +59,7 @@ def web_app(redis_server, tmp_path_factory):
     dev mode: anonymous requests are a whole-tree viewer (tests/test_security_*.py sign in)."""
     os.environ["REDIS_URL"] = redis_server.url
     os.environ["APP_DB_URL"] = f"sqlite:///{tmp_path_factory.mktemp('appdb') / 'app.db'}"
+    os.environ["PEAKWATCH_TICK_CACHE_MS"] = "0"     # each test publishes afresh: no tick read may be reused
+    os.environ["PEAKWATCH_RENDER_MEMO_S"] = "0"     # nor a rendered answer (tests/test_render_memo.py)
     from dashboard import create_app
     return create_app()

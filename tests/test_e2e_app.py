@@ -39,6 +39,10 @@ def insert_repair_order(db, order_no: str, tarea: str) -> None:
             (order_no, tarea, now, now))
 
 
+# the PC01S02 row of the overview's children table
+STATION_ROW = "(a => a && a.closest('tr'))(document.querySelector('#ov-children a[href=\"/region/PC01S02\"]'))"
+
+
 def wait_for(check, timeout_s: float = 60.0, every: float = 0.25):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -60,6 +64,9 @@ def test_sql_insert_reaches_api_and_browser_without_reload(handmade_app):
         w.settle()
         before = repair_today(app, "PC01")
         assert w.page.inner_text("#ov-orders .pw-big") == str(before)
+        station_before = repair_today(app, "PC01S02")
+        assert w.page.evaluate(f"() => {STATION_ROW}.cells[3].innerText") == str(station_before)
+        assert w.page.evaluate(f"() => {STATION_ROW}.cells[0].innerText") == "城东区2所"
         w.page.evaluate("window.__noReload = true")
 
         insert_repair_order(db, "E2E-1", "PC01S02F002T003")
@@ -67,6 +74,9 @@ def test_sql_insert_reaches_api_and_browser_without_reload(handmade_app):
         assert repair_today(app, "PC02") == 0        # the other district did not move
         w.page.wait_for_function(f"() => (e => e !== null && e.innerText === '{before + 1}')(document.querySelector('#ov-orders .pw-big'))",
                                  timeout=60000)
+        # the children table (drawn in the browser from the columns the server sends) moved too
+        w.page.wait_for_function(f"() => (r => r !== null && r.cells[3].innerText === '{station_before + 1}')"
+                                 f"({STATION_ROW})", timeout=30000)
         assert w.page.evaluate("window.__noReload") is True
         assert w.errors == [] and w.outside == []
 

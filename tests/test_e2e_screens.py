@@ -150,14 +150,16 @@ def test_map_area_click_drills_into_a_district(app):
         visit(w, app.base, "/warnings")
         label = w.page.locator(f"[id='{dom_id({'type': 'drill', 'page': 'warnings', 'name': 'map'})}'] .textpoint").first
         label.wait_for()
-        box = label.bounding_box()
-        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         path = None
-        for _attempt in range(3):   # a map refresh landing between hover and click eats the click
+        # A map refresh landing between hover and click eats the click, and a banner or the
+        # acknowledgement strip appearing above moves the map: measure again on each attempt.
+        for _attempt in range(5):
+            box = label.bounding_box()
+            centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             w.page.mouse.move(*centre)
-            w.page.locator(".hovertext").first.wait_for()   # plotly has the area under the pointer
-            w.page.mouse.click(*centre)
             try:
+                w.page.locator(".hovertext").first.wait_for(timeout=5000)   # plotly has the area under the pointer
+                w.page.mouse.click(*centre)
                 path = wait_path_change(w, "/warnings")
                 break
             except PlaywrightTimeout:

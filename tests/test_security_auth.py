@@ -223,6 +223,10 @@ def test_csp_and_headers_on_every_page(secured):
     for path in sorted(paths | {"/login", "/api/v1/versions", "/nope"}):
         resp = client.get(path)
         csp = resp.headers.get("Content-Security-Policy", "")
+        if not resp.mimetype.startswith("text/html"):   # JSON: nothing may load or frame at all
+            assert csp == "default-src 'none'; frame-ancestors 'none'", path
+            assert resp.headers["X-Content-Type-Options"] == "nosniff", path
+            continue
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
         script_src = csp.split("script-src")[1].split(";")[0]
         assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src, path

@@ -98,7 +98,7 @@ def test_pages_and_refresh_answer_with_the_source_gone(web_app, settings_env, re
         f"{ids.OV_REGION}.data": code, f"{ids.OV_RENDERED}.data": {}, f"{ids.LANG}.data": "zh"}))
     assert refresh.status_code == 200
     body = refresh.get_json()["response"]
-    assert body[ids.OV_RENDERED]["data"] == {"load": 99, "orders": 99, "outages": 99}
+    assert body[ids.OV_RENDERED]["data"] == {"load": 99, "orders": 99, "outages": 99, "topology": None}
 
 
 def test_unchanged_versions_send_nothing(web_app, settings_env, redis_client):

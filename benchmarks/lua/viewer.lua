@@ -16,14 +16,29 @@ local function slurp(name)
   return s
 end
 
+-- The tick GET holds the ETag of the last answer (If-None-Match), as assets/peakwatch.js does:
+-- nothing moved -> 304. One ETag per wrk thread: every screen on it sees the same server state.
+local headers = {}
+local body = nil
+local etag = nil
+local held = nil
+
 function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
-  local headers = {}
   local raw = slurp(os.getenv("PW_HEADERS"))
   if raw then
-    for name, value in raw:gmatch("([^:\r\n]+):%s*([^\r\n]*)") do headers[name] = value end
+    for name, value in raw:gmatch("([^:\r\n]+):%s*([^\r\n]*)") do
+      if name:lower() ~= "if-none-match" then headers[name] = value end
+    end
   end
-  req = wrk.format(method, path, headers, slurp(os.getenv("PW_BODY")))
+  body = slurp(os.getenv("PW_BODY"))
+  req = wrk.format(method, path, headers, body)
+end
+
+function response(status, resp_headers, resp_body)
+  if method == "GET" then
+    etag = resp_headers["ETag"] or resp_headers["etag"] or etag
+  end
 end
 
 -- The first tick of each screen falls anywhere in the first interval, as real screens opened
@@ -35,6 +50,11 @@ function delay()
 end
 
 function request()
+  if etag ~= held then        -- format again only when the held ETag changed
+    held = etag
+    headers["If-None-Match"] = etag
+    req = wrk.format(method, path, headers, body)
+  end
   return req
 end
 

@@ -17,13 +17,12 @@ from dashboard.store import RedisUnavailable
     prevent_initial_call=True,
 )
 def refresh(versions, view_data, rendered):
-    if not scope.changed(versions, rendered, DATASETS) or not scope.valid_view(view_data):
-        raise PreventUpdate
-    view = scope.restore(view_data)
+    moved, view = scope.refresh_target(versions, rendered, view_data, DATASETS)
     try:
         k = view.store.entry("keycustomers", view.code)
         rows = customers(view)
     except RedisUnavailable:
         raise PreventUpdate  # the banner says so; the last good values stay on screen
     lang = view.lang
-    return status_kpis(k, lang), notice_kpis(k, lang), rows, notice_rows(rows, lang), versions
+    return (status_kpis(k, lang), notice_kpis(k, lang), rows, notice_rows(rows, lang),
+            scope.rendered(versions, DATASETS))

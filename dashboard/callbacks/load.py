@@ -4,7 +4,7 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, ids, runtime, scope
+from dashboard import figures, ids, scope
 from dashboard.callbacks.patches import bars_patch, traces_patch
 from dashboard.pages.load import DATASETS, PAGE, kpi_parts, node_rows
 from dashboard.store import RedisUnavailable
@@ -19,17 +19,14 @@ from dashboard.store import RedisUnavailable
     Input(ids.VERSIONS, "data"), State(ids.VIEW, "data"), State(ids.rendered(PAGE), "data"),
     prevent_initial_call=True,
 )
-def refresh(versions, view, rendered):
-    moved = scope.changed(versions, rendered, DATASETS)
-    if not moved or not scope.valid_view(view):
-        raise PreventUpdate
-    store, lang = runtime.store(), view["lang"]
+def refresh(versions, view_data, rendered):
+    moved, view = scope.refresh_target(versions, rendered, view_data, DATASETS)
     try:
-        load, ami = store.entry("load", view["code"]), store.entry("ami", view["code"])
-        rows = node_rows(store, store.children(view["code"]))
+        load, ami = view.store.entry("load", view.code), view.store.entry("ami", view.code)
+        rows = node_rows(view.store, view.store.children(view.code))
     except RedisUnavailable:
         raise PreventUpdate  # the banner says so; the last good values stay on screen
-    kpis = kpi_parts(load, ami, lang)
+    kpis = kpi_parts(load, ami, view.lang)
     out = [no_update] * 7
     if "load" in moved:
         out[0], out[1] = kpis[0], kpis[1]
@@ -38,5 +35,5 @@ def refresh(versions, view, rendered):
         out[2] = kpis[2]
     if rows:
         out[4], out[5] = bars_patch(rows, "load_mw"), rows
-    out[6] = versions
+    out[6] = scope.rendered(versions, DATASETS)
     return out

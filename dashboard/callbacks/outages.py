@@ -37,4 +37,4 @@ def refresh(versions, view_data, rendered):
             out[len(KPIS) + 5] = audit_view.frequent_rows(view)
     except RedisUnavailable:
         raise PreventUpdate  # the banner says so; the last good values stay on screen
-    return [*out, versions]
+    return [*out, scope.rendered(versions, DATASETS)]

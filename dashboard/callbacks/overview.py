@@ -1,13 +1,14 @@
 """Overview refresh: runs only when a dataset version changed, and sends only the tiles it touches."""
 from __future__ import annotations
 
-from dash import Input, Output, Patch, State, callback, no_update
+from dash import ClientsideFunction, Input, Output, Patch, State, callback, clientside_callback, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import components as c
-from dashboard import ids, runtime, warning_tiles
+from dashboard import ids, runtime, scope, warning_tiles
 from dashboard.api import valid_code
-from dashboard.pages.overview import DATASETS, WARNING_VERSIONS, children_rows, node_data
+from dashboard.pages.overview import (CHILD_COLUMNS, DATASETS, WARNING_VERSIONS, children_columns, children_rows,
+                                      column, node_data)
 from dashboard.store import RedisUnavailable
 
 
@@ -30,11 +31,24 @@ def orders_patch(orders: dict | None) -> Patch:
     return patch
 
 
+def children_patch(kids: list[dict], changed: set[str]):
+    """The whole table when the children themselves may have changed, else the moved columns."""
+    if "topology" in changed:
+        return children_columns(kids)
+    moved = [ds for ds in CHILD_COLUMNS if ds in changed]
+    if not moved:
+        return no_update
+    patch = Patch()
+    for ds in moved:
+        patch[ds] = column(kids, ds)
+    return patch
+
+
 @callback(
     Output(ids.OV_LOAD, "children"), Output(ids.OV_CURVE, "figure"),
     Output(ids.OV_ORDERS, "children"), Output(ids.OV_ORDERS_CHART, "figure"),
     Output(ids.OV_OPEN, "children"), Output(ids.OV_OUTAGES, "children"),
-    Output(ids.OV_CHILDREN, "children"), Output(ids.OV_RENDERED, "data"),
+    Output(ids.OV_CHILDREN_DATA, "data"), Output(ids.OV_RENDERED, "data"),
     Input(ids.VERSIONS, "data"),
     State(ids.OV_REGION, "data"), State(ids.OV_RENDERED, "data"), State(ids.LANG, "data"),
     prevent_initial_call=True,
@@ -59,9 +73,16 @@ def refresh(versions, code, rendered, lang):
         out[4] = c.open_body(data["orders"], lang)
     if "outages" in changed:
         out[5] = c.outages_body(data["outages"], lang)
-    out[6] = c.children_table(kids, lang) if kids else no_update
-    out[7] = versions
+    out[6] = children_patch(kids, changed) if kids else no_update
+    out[7] = scope.rendered(versions, DATASETS)
     return out
+
+
+clientside_callback(
+    ClientsideFunction("peakwatch", "childrenTable"),
+    Output(ids.OV_CHILDREN, "children"),
+    Input(ids.OV_CHILDREN_DATA, "data"), State(ids.I18N, "data"),
+)
 
 
 @callback(

@@ -41,5 +41,5 @@ def refresh(versions, view_data, rendered):
             out[4] = countdown_rows(view)
     except RedisUnavailable:
         raise PreventUpdate  # the banner says so; the last good values stay on screen
-    out[7] = versions
+    out[7] = scope.rendered(versions, DATASETS)
     return out

@@ -19,9 +19,7 @@ from dashboard.store import RedisUnavailable
     prevent_initial_call=True,
 )
 def refresh(versions, view_data, rendered):
-    if not scope.changed(versions, rendered, DATASETS) or not scope.valid_view(view_data):
-        raise PreventUpdate
-    view = scope.restore(view_data)
+    moved, view = scope.refresh_target(versions, rendered, view_data, DATASETS)
     try:
         s = view.store.entry("sensitive", view.code)
         rows = node_rows(view.store, view.store.children(view.code))
@@ -29,4 +27,5 @@ def refresh(versions, view_data, rendered):
     except RedisUnavailable:
         raise PreventUpdate  # the banner says so; the last good values stay on screen
     below = [bars_patch(rows, "sensitive"), rows] if rows else [no_update, no_update]
-    return [count_kpis(s, view.lang), bars_patch(reason_counts(s, view.lang), "count"), orders, *below, versions]
+    return [count_kpis(s, view.lang), bars_patch(reason_counts(s, view.lang), "count"), orders, *below,
+            scope.rendered(versions, DATASETS)]

@@ -60,7 +60,7 @@ def refresh(versions, view_data, rendered):
         the_map = w.map_figure(data, view.lang)      # new outlines or nodes: draw it again
     else:
         the_map = map_patch(data, view.lang) if "warnings" in moved else no_update
-    return [*texts, curve, hourly, the_map, versions]
+    return [*texts, curve, hourly, the_map, scope.rendered(versions, w.DATASETS)]
 
 
 @callback(

@@ -28,6 +28,6 @@ def refresh(versions, view_data, rendered):
             the_map = Patch()
             geomap.recolour(the_map, items, lv, view.lang)
         card = node_card(view, view.store.entry("warnings", view.code))
-        return card, the_map, node_rows(view), history_rows(view), versions
+        return card, the_map, node_rows(view), history_rows(view), scope.rendered(versions, DATASETS)
     except RedisUnavailable:
         raise PreventUpdate  # the banner says so; the last good values stay on screen

@@ -15,6 +15,10 @@ dash.register_page(__name__, path="/", name="nav_overview", nav=True, order=0)
 
 DATASETS = ("load", "orders", "outages")
 WARNING_VERSIONS = ("warnings", "topology")   # the warning tiles change with these
+# The children table's columns by dataset. The server sends numbers only, and only the columns
+# of a dataset that moved; assets/peakwatch.js (childrenTable) formats and draws the table.
+CHILD_COLUMNS = {"load": ("load_mw", "load_rate"), "orders": ("repair_today", "open_repair"),
+                 "outages": ("outages_active", "outage_customers")}
 
 
 def node_data(store, code: str) -> dict:
@@ -27,6 +31,14 @@ def children_rows(store, code: str) -> list[dict]:
     data = {ds: store.entries(ds, kids) for ds in DATASETS}
     return [{"code": k, "name": n["name"] if n else k,
              **{ds: data[ds][i] or {} for ds in DATASETS}} for i, (k, n) in enumerate(zip(kids, nodes))]
+
+
+def column(rows: list[dict], dataset: str) -> list[list]:
+    return [[r[dataset].get(f) for f in CHILD_COLUMNS[dataset]] for r in rows]
+
+
+def children_columns(rows: list[dict]) -> dict:
+    return {"nodes": [[r["code"], r["name"]] for r in rows], **{ds: column(rows, ds) for ds in CHILD_COLUMNS}}
 
 
 def breadcrumb(store, code: str, lang: str):
@@ -77,7 +89,8 @@ def view(code: str | None = None, query: dict | None = None):
                              className="pw-tile"), md=5),
         ], className="g-2 mb-2"),
         dbc.Card([dbc.CardHeader(t("children", lang)),
-                  dbc.CardBody(html.Div(c.children_table(kids, lang), id=ids.OV_CHILDREN))],
+                  dbc.CardBody([dcc.Store(id=ids.OV_CHILDREN_DATA, data=children_columns(kids)),
+                                html.Div(id=ids.OV_CHILDREN)])],
                  className="pw-tile") if kids else None,
     ])
 

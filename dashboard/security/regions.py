@@ -66,6 +66,13 @@ def _view(value) -> Target | None:
     return Target(value.get("page"), code) if valid_code(code) else Target(value.get("page"), None, scoped=False)
 
 
+def _children(value) -> Target | None:
+    """The overview's children-table columns: the first child stands for its siblings."""
+    nodes = value.get("nodes") if isinstance(value, dict) else None
+    first = nodes[0][0] if isinstance(nodes, list) and nodes and isinstance(nodes[0], list) and nodes[0] else None
+    return Target(OVERVIEW, first) if valid_code(first) else None
+
+
 # (component id, property) -> the Target its value names. Every server callback's inputs and
 # states are either here or in NOT_REGION (the test holds both lists to the callback map).
 REGION_BEARING = {
@@ -73,6 +80,7 @@ REGION_BEARING = {
     (ids.OV_REGION, "data"): _store_code(OVERVIEW),
     (ids.VIEW, "data"): _view,
     (ids.ACK_TARGET, "data"): _view,         # read in the browser only; listed for completeness
+    (ids.OV_CHILDREN_DATA, "data"): _children,   # likewise (assets/peakwatch.js draws the table)
 }
 NOT_REGION = {
     (PAGES_LOCATION, "search"), (ids.VERSIONS, "data"), (ids.LANG, "data"), (ids.OV_RENDERED, "data"),
