@@ -27,8 +27,11 @@ def hot_streaks(daily_max: pd.DataFrame, today: pd.Timestamp, hot_min_c: float) 
     return unbroken.groupby(hot["district_code"]).cummin().groupby(hot["district_code"]).sum()
 
 
-def weather_inputs(daily_max: pd.DataFrame, tree: Tree, now: datetime, hot_min_c: float) -> pd.DataFrame:
-    """temp_max_c and hot_days per district; a city takes its hottest district, a station its own."""
+def weather_inputs(daily_max: pd.DataFrame, tree: Tree, now: datetime, hot_min_c: float,
+                   codes: pd.Index | None = None) -> pd.DataFrame:
+    """temp_max_c and hot_days per district; a city takes its hottest district, a station its own.
+    `codes`: the nodes wanted (default every node), so a province does not spread the district
+    values over its 330,000 台区 only to drop them."""
     today = pd.Timestamp(now).normalize()
     obs = daily_max[daily_max["day"] <= today]
     district = pd.DataFrame({
@@ -36,10 +39,11 @@ def weather_inputs(daily_max: pd.DataFrame, tree: Tree, now: datetime, hot_min_c
         "hot_days": hot_streaks(obs, today, hot_min_c)})
     district = district.reindex(tree.codes("district"))
     district["hot_days"] = district["hot_days"].fillna(0).where(district["temp_max_c"].notna())
-    anc = tree.ancestors
+    anc = tree.ancestors if codes is None else tree.ancestors.reindex(codes)
     below = district.reindex(anc["district"]).set_axis(anc.index)
-    city = district.assign(city=anc["city"].reindex(district.index)).groupby("city").max()
-    return pd.concat([city, below[anc.index.isin(tree.nodes.index[tree.nodes["level"] != "city"])]])
+    city = district.assign(city=tree.ancestors["city"].reindex(district.index)).groupby("city").max()
+    not_city = (tree.nodes["level"].reindex(anc.index) != "city").to_numpy()
+    return pd.concat([city, below[not_city]])
 
 
 def build_inputs(frames: dict[str, pd.DataFrame], tree: Tree, now: datetime, levels,
@@ -48,7 +52,7 @@ def build_inputs(frames: dict[str, pd.DataFrame], tree: Tree, now: datetime, lev
     codes = tree.nodes.index[tree.nodes["level"].isin(levels)]
     parts = []
     if "weather.daily_max" in frames:
-        parts.append(weather_inputs(frames["weather.daily_max"], tree, now, hot_min_c))
+        parts.append(weather_inputs(frames["weather.daily_max"], tree, now, hot_min_c, codes))
     if "scada.nodes" in frames:
         parts.append(frames["scada.nodes"][["load_vs_peak"]])
     if "ami.nodes" in frames:

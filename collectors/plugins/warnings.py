@@ -115,9 +115,13 @@ class WarningsCollector(Collector):
         return [{**r, "title": self.titles.get(r["dimension"])} for r in reasons]
 
     def datasets(self, now: datetime) -> list[Dataset]:
+        columns = list(self.inputs.columns)
+        values = self.inputs.to_numpy(dtype="float64").tolist() if columns else []
+        row_of = dict(zip(self.inputs.index, values))
         entries = {}
         for code, state in self.states.items():
-            inputs = self.inputs.loc[code] if code in self.inputs.index else pd.Series(dtype="float64")
+            row = row_of.get(code, [])
+            inputs = dict(zip(columns, [None if x != x else round(x, 9) for x in row]))
             entries[code] = {
                 "level": int(state.level), "level_name": LEVEL_NAMES[int(state.level)],
                 "reasons": self._titled(state.reasons), "started_at": _iso(state.started_at),
@@ -125,8 +129,8 @@ class WarningsCollector(Collector):
                 "raw_level": int(state.raw_level), "raw_reasons": self._titled(state.raw_reasons),
                 "pending_level": None if state.pending_level is None else int(state.pending_level),
                 "pending_count": state.pending_count,
-                "inputs": {k: None if pd.isna(x) else round(float(x), 9) for k, x in inputs.items()},
-                "no_data": [c for c in engine.INPUT_COLUMNS if c not in inputs.index or pd.isna(inputs.get(c))]}
+                "inputs": inputs,
+                "no_data": [c for c in engine.INPUT_COLUMNS if inputs.get(c) is None]}
         return [Dataset("warnings", now, entries)]
 
 
