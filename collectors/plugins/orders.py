@@ -59,24 +59,33 @@ class OrdersCollector(Collector):
             self._tareas = (tree, tree.codes("tarea"))
         return self._tareas[1]
 
-    def rules(self, now: datetime) -> list[v.Rule]:
+    def rules(self, now: datetime, parsed: dict[str, pd.Series] | None = None) -> list[v.Rule]:
+        """`parsed`: the batch's timestamps already parsed (each column once per batch, not once
+        per rule; the index of the batch)."""
         latest = now + timedelta(minutes=5)
+        stamp = v.timestamp if parsed is None else (
+            lambda c, at, optional=False: _parsed_timestamp(c, at, parsed, optional))
+        lifecycle = _lifecycle_broken if parsed is None else (lambda df: _lifecycle_broken(df, parsed))
         return [*v.required("order_no", "order_type", "customer_id", "tarea_code", "channel",
                             "status", "accepted_at", "updated_at"),
                 *[v.text(c, 32) for c in ("order_no", "customer_id", "tarea_code", "subtype")],
                 v.text("content"), v.one_of("order_type", ORDER_TYPES), v.one_of("status", STATUSES),
                 v.known_code("tarea_code", self._tarea_codes()),
-                v.timestamp("accepted_at", latest), v.timestamp("updated_at", latest),
-                *[v.timestamp(c, latest, optional=True) for c in STEP_COLS[1:]],
-                v.Rule("status", "lifecycle_order", _lifecycle_broken)]
+                stamp("accepted_at", latest), stamp("updated_at", latest),
+                *[stamp(c, latest, optional=True) for c in STEP_COLS[1:]],
+                v.Rule("status", "lifecycle_order", lifecycle)]
 
     def absorb(self, batches, now: datetime) -> list[dict]:
         raw = batches["wo_order"]
-        good, rejects = v.apply_rules(raw, self.rules(now), source=SOURCE, table="wo_order", key=KEY)
+        if raw.empty:
+            self._retain(now)
+            return []
+        parsed = {c: _parse(raw[c]) for c in (*STEP_COLS, "updated_at")}
+        good, rejects = v.apply_rules(raw, self.rules(now, parsed), source=SOURCE, table="wo_order", key=KEY)
         if good.empty:
             self._retain(now)
             return rejects
-        good = typed(good, times=(*STEP_COLS, "updated_at"), flags=("key_customer",))
+        good = typed(good, flags=("key_customer",)).assign(**{c: p.loc[good.index] for c, p in parsed.items()})
         conflict = conflicts_within(good, KEY, "updated_at")
         rejects += self._reject(good[conflict], "order_no", "duplicate_conflict")
         good = good[~conflict]
@@ -172,9 +181,35 @@ class OrdersCollector(Collector):
         return [Dataset("sensitive", now, sensitive.payloads(per_node, lists, self.tree))]
 
 
-def _lifecycle_broken(df: pd.DataFrame) -> pd.Series:
+def _parse(raw: pd.Series):
+    """The column parsed, or the error parsing raised (the rules using it raise it again, so the
+    rows are rejected as rule_error exactly as without the cache)."""
+    try:
+        return v.to_datetime(raw)
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def _column(parsed: dict, field: str, index: pd.Index) -> pd.Series:
+    ts = parsed[field]
+    if isinstance(ts, Exception):
+        raise ts
+    return ts.reindex(index)
+
+
+def _parsed_timestamp(field: str, latest: datetime, parsed: dict[str, pd.Series], optional: bool) -> v.Rule:
+    """validation.timestamp, on the column parsed once for the batch."""
+    def broken(df):
+        ts = _column(parsed, field, df.index)
+        bad = ts.isna() | (ts < v.EARLIEST) | (ts > pd.Timestamp(latest))
+        return bad & df[field].notna() if optional else bad
+    return v.Rule(field, "timestamp", broken)
+
+
+def _lifecycle_broken(df: pd.DataFrame, parsed: dict[str, pd.Series] | None = None) -> pd.Series:
     """A later step stamped before an earlier one, or a status whose own step has no time."""
-    times = pd.DataFrame({c: v.to_datetime(df[c]) for c in STEP_COLS})
+    times = pd.DataFrame({c: v.to_datetime(df[c]) if parsed is None else _column(parsed, c, df.index)
+                          for c in STEP_COLS})
     filled = times.ffill(axis=1)
     backwards = (times.iloc[:, 1:].to_numpy() < filled.iloc[:, :-1].to_numpy()).any(axis=1)
     missing = np.zeros(len(df), dtype=bool)
