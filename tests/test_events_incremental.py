@@ -5,6 +5,7 @@ the must-report and report-within limits and out of the event window) what they 
 equal what freshly started collectors publish from the same source at the same time."""
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
 
@@ -146,6 +147,9 @@ def test_incremental_cycles_equal_a_fresh_start(settings_env, source_url, redis_
         got, want = published(live), published(fresh)
         for name in ("outages", "frequent_outages", "audit"):
             assert got[name] == want[name], f"{name} differs at {now} (seed {seed})"
+        for ds in (ds for r in live.runners for ds in r.last_datasets if ds.name == "audit"):
+            for code, entry in ds.entries.items():   # entries assembled as JSON text: what dumps writes
+                assert isinstance(entry, str) and dumps(json.loads(entry)) == entry, code
         city = live.entry("audit", "PC")
         findings += len(city["findings"]) if city else 0
         decided += city["month"]["must_report"] if city else 0

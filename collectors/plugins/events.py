@@ -17,7 +17,7 @@ from collectors.domain import audit as kpi
 from collectors.domain import validation as v
 from collectors.domain.lists import head_per_node, json_records
 from collectors.frames import conflicts_within, typed
-from collectors.publish import Dataset
+from collectors.publish import Dataset, RawJSON, dumps
 from collectors.sources.schema import ami_power_event, scada_breaker_event
 from config.limits import limits
 
@@ -48,6 +48,7 @@ class EventsCollector(Collector):
         self._evidence_of = None          # the events frame self._evidence was taken from
         self._reports: dict[str, dict | None] = {}   # outage_id -> report record, for self._reports_of
         self._reports_of = None
+        self._record_json: dict[str, tuple[dict, str]] = {}   # case_id -> (listed record, its JSON)
 
     def collect(self) -> dict[str, pd.DataFrame]:
         since = self.ctx.clock.now() - timedelta(days=limits()["audit"]["events_days"])
@@ -106,11 +107,35 @@ class EventsCollector(Collector):
         heads = self._heads(found, cfg)
         shown = found.loc[sorted({label for labels in heads.values() for label in labels})]
         records = dict(zip(shown.index, json_records(self._listing(shown, events, outages, cfg))))
-        lists = {node: [records[label] for label in labels] for node, labels in heads.items()}
+        texts = self._record_texts(records)
+        month_texts = self._month_texts(months)
         waiting = self._waiting(cases, rates_index)
-        entries = {code: {"month": months[code], "pending": waiting[code], "findings": lists.get(code, [])}
+        # each entry is {"month": ..., "pending": ..., "findings": [...]} as publish.dumps writes
+        # it, assembled from the parts' JSON, each serialised only when it changed
+        entries = {code: RawJSON(f'{{"month":{month_texts[code]},"pending":{waiting[code]},"findings":['
+                                 + ",".join([texts[label] for label in heads.get(code, ())]) + "]}")
                    for code in rates_index}
         return [Dataset("audit", now, entries)]
+
+    def _record_texts(self, records: dict) -> dict:
+        """Each listed finding's JSON, serialised again only when its record changed."""
+        cache, kept = self._record_json, {}
+        texts = {}
+        for label, record in records.items():
+            case = record["case_id"]
+            old = cache.get(case)
+            if old is None or old[0] != record:
+                old = (record, dumps(record))
+            kept[case] = old
+            texts[label] = old[1]
+        self._record_json = kept
+        return texts
+
+    def _month_texts(self, months: dict) -> dict:
+        memo = self._memo.get("month_texts")
+        if memo is None or memo[0] is not months:
+            memo = self._memo["month_texts"] = (months, {code: dumps(m) for code, m in months.items()})
+        return memo[1]
 
     def _month(self, cases: pd.DataFrame, now: datetime) -> tuple[dict, pd.Index]:
         """The month's rates per node, rolled up again only when the month's decided cases changed."""
