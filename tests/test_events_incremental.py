@@ -147,9 +147,10 @@ def test_incremental_cycles_equal_a_fresh_start(settings_env, source_url, redis_
         got, want = published(live), published(fresh)
         for name in ("outages", "frequent_outages", "audit"):
             assert got[name] == want[name], f"{name} differs at {now} (seed {seed})"
-        for ds in (ds for r in live.runners for ds in r.last_datasets if ds.name == "audit"):
+        for ds in (ds for r in live.runners for ds in r.last_datasets if ds.name in ("audit", "outages")):
             for code, entry in ds.entries.items():   # entries assembled as JSON text: what dumps writes
-                assert isinstance(entry, str) and dumps(json.loads(entry)) == entry, code
+                if code != "_active":
+                    assert isinstance(entry, str) and dumps(json.loads(entry)) == entry, (ds.name, code)
         city = live.entry("audit", "PC")
         findings += len(city["findings"]) if city else 0
         decided += city["month"]["must_report"] if city else 0

@@ -15,7 +15,7 @@ from collectors.domain import reliability
 from collectors.domain.lists import top_per_node
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed, upsert
-from collectors.publish import Dataset
+from collectors.publish import Dataset, RawJSON, dumps
 from collectors.sources.schema import oms_outage, oms_outage_tarea
 from config.limits import limits
 
@@ -141,12 +141,21 @@ class OutagesCollector(Collector):
 RELIABILITY = ("customer_hours_active", "customer_hours_mtd", "saidi_mtd_h", "saifi_mtd", "rs1_mtd")
 
 
-def _entries(counts: pd.DataFrame, stats: pd.DataFrame) -> list[dict]:
+def _entries(counts: pd.DataFrame, stats: pd.DataFrame) -> list[RawJSON]:
     """Per node (rows of `counts`): its counts, then customer-hours and month-to-date indices
-    (None where a node has no customers), built column-wise."""
-    columns = {k: counts[k].tolist() for k in counts.columns}
+    (null where a node has no customers), as the JSON publish.dumps writes for that dict, built
+    column-wise (every node's indices move with the clock, so every entry is new each cycle)."""
+    columns = {k: list(map(str, counts[k].tolist())) for k in counts.columns}
     for k in RELIABILITY:
-        columns[k] = [None if x != x else round(x, 12) for x in stats[k].astype("float64").tolist()]
-    columns["interruptions_mtd"] = stats["interruptions_mtd"].astype("int64").tolist()
-    names = list(columns)
-    return [dict(zip(names, values)) for values in zip(*columns.values())]
+        columns[k] = [_number(x) for x in stats[k].astype("float64").tolist()]
+    columns["interruptions_mtd"] = list(map(str, stats["interruptions_mtd"].astype("int64").tolist()))
+    template = "{" + ",".join(f"{dumps(k)}:%s" for k in columns) + "}"
+    return [RawJSON(template % values) for values in zip(*columns.values())]
+
+
+def _number(x: float) -> str:
+    """A float rounded to 12 places as dumps writes it (null for NaN)."""
+    if x != x:
+        return "null"
+    x = round(x, 12)
+    return repr(x) if abs(x) != float("inf") else dumps(x)
