@@ -66,8 +66,8 @@ class SeenRows:
             return frame, pd.Series(dtype="datetime64[us]")
         hashes = self.hash_rows(frame).to_numpy()
         fresh = ~pd.Index(hashes).isin(self.hashes.index)
-        stamps = to_datetime(frame["updated_at"]).to_numpy()
-        return frame[fresh], pd.Series(stamps[fresh], index=hashes[fresh])
+        new = frame[fresh]                     # only the new rows' stamps are parsed
+        return new, pd.Series(to_datetime(new["updated_at"]).to_numpy(), index=hashes[fresh])
 
     def commit(self, hashes: pd.Series, horizon) -> None:
         """Remember absorbed rows; forget those the overlap window can no longer reach."""
