@@ -115,3 +115,28 @@ def test_text_flags_at_absorb_equal_the_rules_on_the_text():
     assert flags["billing_anomaly"].tolist() == sensitive.billing_anomaly(frame, cfg).tolist() \
         == [True, False, False, False, True]
     assert flags["keyword"].tolist() == [False, False, True, False, False]
+
+
+def test_bootstrap_slices_read_exactly_the_first_cycle_window():
+    from sqlalchemy import create_engine, func, select
+    from collectors.plugins.orders import _bootstrap_slices
+    from collectors.sources.schema import metadata, wo_order
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine, tables=[wo_order])
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(400):
+        acc = None if i % 50 == 0 else NOW - timedelta(minutes=int(rng.integers(-30, 60 * 24 * 50)))
+        restored = None if i % 3 == 0 else NOW
+        rows.append(dict(order_no=f"O{i}", order_type="repair", customer_id="C", tarea_code="T",
+                         channel="95598", key_customer=False, status="accepted", accepted_at=acc,
+                         restored_at=restored, updated_at=NOW))
+    with engine.begin() as c:
+        c.execute(wo_order.insert(), rows)
+        days = 36
+        since = NOW - timedelta(days=days)
+        whole = (wo_order.c.accepted_at >= since) | wo_order.c.restored_at.is_(None)
+        want = sorted(r[0] for r in c.execute(select(wo_order.c.order_no).where(whole)))
+        got = [r[0] for w in _bootstrap_slices(NOW, days) for r in c.execute(select(wo_order.c.order_no).where(w))]
+        assert sorted(got) == want and len(got) == len(set(got))
+        assert 0 < len(want) < 400 and c.execute(select(func.count()).select_from(wo_order)).scalar() == 400
