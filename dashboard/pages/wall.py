@@ -38,9 +38,10 @@ def wall_tile(key: str, dataset: str, title: str, body, class_name: str = "") ->
 
 
 def stat(value: str, name: str, unit: str = "", emph: bool = False) -> html.Div:
-    return html.Div([html.Div([html.Span(value, className="pw-ws-value" + (" pw-emph" if emph else "")),
-                               html.Span(unit, className="pw-ws-unit")]),
-                     html.Div(name, className="pw-ws-name")], className="pw-ws")
+    figure = [html.Span(value, className="pw-ws-value" + (" pw-emph" if emph else ""))]
+    if unit:                    # no empty span: each one is ~100 bytes on every refresh of the tile
+        figure.append(html.Span(unit, className="pw-ws-unit"))
+    return html.Div([html.Div(figure), html.Div(name, className="pw-ws-name")], className="pw-ws")
 
 
 def level_pill(level, lang: str, class_name: str = "") -> html.Span:
