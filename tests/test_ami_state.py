@@ -224,3 +224,27 @@ def test_batch_rules_equal_the_generic_rules(seed, clean):
     got = ami.points.frame().sort_values(["tarea_code", "ts"]).reset_index(drop=True)
     want = want[["tarea_code", "ts", *kpi.TareaPoints.FIELDS]].sort_values(["tarea_code", "ts"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_two_read_poll_returns_what_one_read_does(settings_env, source_url, redis_client):
+    """The overlap window and the newer rows, read apart, are the rows of Collector.poll's one
+    read: stamps exactly at the watermark in both text forms, late ones inside the overlap,
+    none from before it."""
+    from collectors.base import Collector
+    from collectors.sources.schema import ami_tarea_load
+    mark = NOW - timedelta(minutes=7)
+    stamp = {"plain": fmt(mark), "fraction": fmt(mark) + ".000000", "late": fmt(mark - timedelta(minutes=4)),
+             "gone": fmt(mark - timedelta(minutes=11)), "new": fmt(mark + timedelta(seconds=1)),
+             "new_fraction": fmt(mark + timedelta(minutes=2)) + ".000000"}
+    ami_rows(source_url, [(f"PC01S01F001T00{i % 3 + 1}", fmt(NOW - timedelta(minutes=15 * i)), 1.0, 2.0, 220.0, 0, u)
+                          for i, u in enumerate(stamp.values())])
+    h = Harness(redis_client, [TopologyCollector, AmiCollector], NOW)
+    h.runners[0].run_once()
+    ami = h.runners[1].collector
+    ami.watermarks["ami_tarea_load"] = mark
+    two = ami.poll(ami_tarea_load)
+    ami._seen.clear()
+    one = Collector.poll(ami, ami_tarea_load)
+    key = ["tarea_code", "ts", "updated_at"]
+    assert sorted(map(tuple, two[key].to_numpy())) == sorted(map(tuple, one[key].to_numpy()))
+    assert len(two) == 5 and stamp["gone"] not in set(two["updated_at"])
