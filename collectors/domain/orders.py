@@ -157,7 +157,7 @@ def payloads(per_node: pd.DataFrame, baseline_days: list[str]) -> dict[str, dict
     hourly = per_node[[f"h{h:02d}" for h in range(HOURS)]].to_numpy().astype(int).tolist()
     base_hourly = per_node[[f"b{h:02d}" for h in range(HOURS)]].to_numpy().round(3).tolist()
     backlog = per_node[[f"open_{s}" for s in OPEN_STEPS]].to_numpy().astype(int).tolist()
-    scalars = per_node[SCALARS].astype(int).to_dict("records")
+    scalars = [dict(zip(SCALARS, row)) for row in per_node[SCALARS].to_numpy().astype(int).tolist()]
     base_today = per_node["baseline_today"].round(3).tolist()
     base_hour = per_node["baseline_last_hour"].round(3).tolist()
     out = {}

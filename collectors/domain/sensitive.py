@@ -177,10 +177,13 @@ def listing(orders: pd.DataFrame, flags: pd.DataFrame, now: datetime, cfg: dict)
 
 
 def payloads(per_node: pd.DataFrame, lists: dict[str, list[dict]], tree: Tree) -> dict[str, dict]:
-    """Per node down to feeder level, and per 台区 with a sensitive order: counts and the list."""
+    """Per node down to feeder level, and per 台区 with a sensitive order: counts and the list
+    (built column-wise: thousands of nodes per cycle)."""
     upper = tree.nodes.index[tree.nodes["level"] != "tarea"]
     shown = per_node[per_node.index.isin(upper) | (per_node["sensitive"] > 0)]
-    counts = shown.drop(columns="sensitive_per_10k").astype("int64").to_dict("index")
-    rate = shown["sensitive_per_10k"].round(9).astype(object).where(shown["sensitive_per_10k"].notna(), None)
-    return {code: {**{k: int(x) for k, x in counts[code].items()}, "sensitive_per_10k": rate[code],
-                   "orders": lists.get(code, [])} for code in shown.index}
+    names = [c for c in shown.columns if c != "sensitive_per_10k"]
+    counts = shown[names].to_numpy(dtype="int64").tolist()
+    rate = shown["sensitive_per_10k"].round(9).to_numpy()
+    rates = [None if r != r else float(r) for r in rate.tolist()]
+    return {code: {**dict(zip(names, counts[i])), "sensitive_per_10k": rates[i], "orders": lists.get(code, [])}
+            for i, code in enumerate(shown.index)}
