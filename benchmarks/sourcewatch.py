@@ -64,14 +64,16 @@ class SourceWatch:
 
 
 def web_touches_source(pids, db_path: Path) -> list[str]:
-    """What any web process holds of the source: open descriptors, mappings, a loaded sqlite3."""
+    """What any web process holds of the source database: open descriptors and mappings. (A loaded
+    sqlite3 module proves nothing since the web tier keeps its own users and acknowledgements in
+    an SQLite app DB; inotify and tests/test_web_reads_redis_only.py cover the source itself.)"""
     found = []
     for pid in pids:
         try:
             p = psutil.Process(pid)
             found += [f"{pid} fd {f.path}" for f in p.open_files() if Path(f.path).name.startswith(db_path.name)]
             found += [f"{pid} maps {m.path}" for m in p.memory_maps()
-                      if Path(m.path).name.startswith(db_path.name) or "_sqlite3" in m.path or "psycopg" in m.path]
+                      if Path(m.path).name.startswith(db_path.name)]
         except psutil.NoSuchProcess:
             pass
     return found
