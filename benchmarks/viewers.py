@@ -127,7 +127,8 @@ def judge(results: list[dict], server: dict, events: dict, touches: list[str]) -
             f"<= {SERVER_TARGET_MS} ms", server["p95_ms"] <= SERVER_TARGET_MS)
     queries = events["open"] + events["read"]
     verdict("source-DB opens+reads during viewer load (inotify), web processes holding it",
-            f"{queries} events, {len(touches)} handles {touches}".rstrip(" []"), "0", queries == 0 and not touches)
+            f"{queries} events, {len(touches)} handles" + (f" {touches}" if touches else ""), "0",
+            queries == 0 and not touches)
     if 10 in by_n and 1000 in by_n:
         ratio = by_n[1000]["tick"]["p95_ms"] / by_n[10]["tick"]["p95_ms"]
         verdict("scaling ratio p95(1,000)/p95(10), ticks", f"{ratio:.2f}x", f"<= {SCALING_TARGET}x",
