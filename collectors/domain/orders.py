@@ -106,10 +106,10 @@ def _rollup_index(tree: Tree, upto: str) -> dict:
     if upto not in cache:
         index = tree.nodes.index
         anc = np.stack([index.get_indexer(tree.ancestors[lv].to_numpy()) for lv in LEVELS], axis=1)
-        upper = np.flatnonzero(tree.nodes["level"].isin(LEVELS[:LEVELS.index(upto) + 1]).to_numpy())
-        rank = np.empty(len(index), dtype="int64")
-        rank[np.argsort(index.to_numpy(dtype=object), kind="stable")] = np.arange(len(index))
-        cache[upto] = {"anc": anc, "upper": upper, "rank": rank, "codes": index.to_numpy(dtype=object)}
+        upper = np.zeros(len(index), dtype=bool)
+        upper[tree.nodes["level"].isin(LEVELS[:LEVELS.index(upto) + 1]).to_numpy()] = True
+        order = np.argsort(index.to_numpy(dtype=object), kind="stable")     # positions in code order
+        cache[upto] = {"anc": anc, "upper": upper, "order": order, "codes": index.to_numpy(dtype=object)}
     return cache[upto]
 
 
@@ -127,9 +127,10 @@ def rollup_complete(leaf: pd.DataFrame, tree: Tree, code_col: str = "tarea_code"
     has = keys >= 0
     flat = keys[has]
     src = np.nonzero(has)[0]                            # the leaf row of each (row, level) key
-    nodes = np.union1d(ix["upper"], flat)
-    nodes = nodes[np.argsort(ix["rank"][nodes], kind="stable")]
-    where = np.full(len(ix["rank"]), -1, dtype="int64")
+    shown = ix["upper"].copy()
+    shown[flat] = True
+    nodes = ix["order"][shown[ix["order"]]]            # in code order
+    where = np.full(len(shown), -1, dtype="int64")
     where[nodes] = np.arange(len(nodes))
     slot = where[flat]
     out = np.zeros((len(nodes), matrix.shape[1]))

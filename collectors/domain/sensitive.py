@@ -176,10 +176,11 @@ def listing(orders: pd.DataFrame, flags: pd.DataFrame, now: datetime, cfg: dict)
                          "status": o["status"], "repeat": f["repeat"], "reasons": reasons})
 
 
-def payloads(per_node: pd.DataFrame, lists: dict[str, list[dict]], tree: Tree) -> dict[str, dict]:
+def payloads(per_node: pd.DataFrame, lists: dict[str, list[dict]], tree: Tree,
+             upper: pd.Index | None = None) -> dict[str, dict]:
     """Per node down to feeder level, and per 台区 with a sensitive order: counts and the list
-    (built column-wise: thousands of nodes per cycle)."""
-    upper = tree.nodes.index[tree.nodes["level"] != "tarea"]
+    (built column-wise: thousands of nodes per cycle). `upper`: the nodes above 台区 level."""
+    upper = tree.nodes.index[tree.nodes["level"] != "tarea"] if upper is None else upper
     shown = per_node[per_node.index.isin(upper) | (per_node["sensitive"] > 0)]
     names = [c for c in shown.columns if c != "sensitive_per_10k"]
     counts = shown[names].to_numpy(dtype="int64").tolist()

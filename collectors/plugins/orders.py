@@ -38,7 +38,7 @@ class OrdersCollector(Collector):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.store = kpi.OrderStore(times=(*STEP_COLS, "updated_at"))
-        self._tareas = (None, None)     # (tree, its 台区 codes), for the known_code rule
+        self._tareas = (None, None, None)   # (tree, its 台区 codes, the nodes above), per tree
 
     @property
     def state(self) -> pd.DataFrame:
@@ -73,8 +73,13 @@ class OrdersCollector(Collector):
     def _tarea_codes(self) -> pd.Index:
         tree = self.tree
         if self._tareas[0] is not tree:
-            self._tareas = (tree, tree.codes("tarea"))
+            self._tareas = (tree, tree.codes("tarea"), tree.nodes.index[tree.nodes["level"] != "tarea"])
         return self._tareas[1]
+
+    def _upper(self) -> pd.Index:
+        """The nodes above 台区 level (of the current tree)."""
+        self._tarea_codes()
+        return self._tareas[2]
 
     def rules(self, now: datetime, parsed: dict[str, pd.Series] | None = None) -> list[v.Rule]:
         """`parsed`: the batch's timestamps already parsed (each column once per batch, not once
@@ -168,7 +173,7 @@ class OrdersCollector(Collector):
         per_node = kpi.node_kpis(s.frame(rows=np.flatnonzero(relevant)), self.tree, now, cfg)
         self.ctx.frames["orders.nodes"] = per_node
         days = per_node.attrs["baseline_days"]
-        upper = self.tree.nodes.index[self.tree.nodes["level"] != "tarea"]
+        upper = self._upper()
         entries = kpi.payloads(kpi.active_nodes(per_node, upper), days)
         entries[DEFAULT_ENTRY] = kpi.zero_payload(days)
         rep = cfg["repair"]
@@ -195,7 +200,7 @@ class OrdersCollector(Collector):
         self.ctx.frames["orders.sensitive"] = per_node
         lists = top_per_node(sensitive.listing(orders, flags, now, cfg), self.tree, "tarea_code",
                              cfg["list_levels"], ["accepted_at", "order_no"], [False, False], cfg["list_top"])
-        return [Dataset("sensitive", now, sensitive.payloads(per_node, lists, self.tree))]
+        return [Dataset("sensitive", now, sensitive.payloads(per_node, lists, self.tree, self._upper()))]
 
 
 def _bootstrap_slices(now: datetime, days: int, step_days: int = 3):
