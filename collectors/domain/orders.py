@@ -228,6 +228,7 @@ class OrderStore:
         self._rows: dict[str, int] = {}
         self._cats = {c: [] for c in self.CODED}
         self._code_of = {c: {} for c in self.CODED}
+        self._lookups: dict[str, np.ndarray] = {}
         self._data = self._blank(0)
 
     def _blank(self, size: int) -> dict[str, np.ndarray]:
@@ -307,6 +308,13 @@ class OrderStore:
         self.n = len(idx)
         self._rows = dict(zip(self._data["order_no"].tolist(), range(self.n)))
 
+    def _lookup(self, column: str) -> np.ndarray:
+        """The column's values by code, then None (rebuilt only when a value was added)."""
+        cached = self._lookups.get(column)
+        if cached is None or len(cached) != len(self._cats[column]) + 1:
+            cached = self._lookups[column] = np.array([*self._cats[column], None], dtype=object)
+        return cached
+
     def frame(self, rows=None, columns=None, keyed: bool = False) -> pd.DataFrame:
         """The given rows (default all) as a frame indexed by row (or by order number)."""
         rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype="int64")
@@ -314,8 +322,7 @@ class OrderStore:
         for c in columns or self.columns:
             a = self._data[c][rows]
             if c in self._cats:
-                lookup = np.array([*self._cats[c], None], dtype=object)
-                a = lookup[a]                  # -1 picks the trailing None
+                a = self._lookup(c)[a]         # -1 picks the trailing None
             out[c] = a
         index = pd.Index(self._data["order_no"][rows], dtype=object) if keyed else pd.Index(rows)
         return pd.DataFrame(out, index=index)

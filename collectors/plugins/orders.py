@@ -30,6 +30,9 @@ STEP_COLS = [f"{s}_at" for s in ORDER_STEPS]
 STATUSES = (*ORDER_STEPS, "cancelled")
 STEP_RANK = {s: i for i, s in enumerate(ORDER_STEPS)} | {"cancelled": len(ORDER_STEPS)}
 KEY = ["order_no"]
+# what the repair KPIs and countdowns read of an order
+KPI_COLUMNS = ["order_type", "tarea_code", "status", "area_type", "key_customer", "accepted_at",
+               "arrived_at", "restored_at"]
 
 
 class OrdersCollector(Collector):
@@ -170,14 +173,14 @@ class OrdersCollector(Collector):
         days = same_type_days(now.date(), base["same_type_days"], base["lookback_days"])
         is_open = s.open_repair()
         relevant = s.repairs() & (s.accepted_on([*days, now.date()]) | is_open)
-        per_node = kpi.node_kpis(s.frame(rows=np.flatnonzero(relevant)), self.tree, now, cfg)
+        per_node = kpi.node_kpis(s.frame(rows=np.flatnonzero(relevant), columns=KPI_COLUMNS), self.tree, now, cfg)
         self.ctx.frames["orders.nodes"] = per_node
         days = per_node.attrs["baseline_days"]
         upper = self._upper()
         entries = kpi.payloads(kpi.active_nodes(per_node, upper), days)
         entries[DEFAULT_ENTRY] = kpi.zero_payload(days)
         rep = cfg["repair"]
-        open_rows = s.frame(rows=np.flatnonzero(is_open))
+        open_rows = s.frame(rows=np.flatnonzero(is_open), columns=["order_no", *KPI_COLUMNS])
         clocks = top_per_node(kpi.countdowns(open_rows, now, rep), self.tree, "tarea_code",
                               rep["countdown_levels"], ["minutes_left"], [True], rep["countdown_top"])
         published = [Dataset("orders", now, entries), Dataset("countdowns", now, clocks)]
