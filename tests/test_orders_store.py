@@ -140,3 +140,40 @@ def test_bootstrap_slices_read_exactly_the_first_cycle_window():
         got = [r[0] for w in _bootstrap_slices(NOW, days) for r in c.execute(select(wo_order.c.order_no).where(w))]
         assert sorted(got) == want and len(got) == len(set(got))
         assert 0 < len(want) < 400 and c.execute(select(func.count()).select_from(wo_order)).scalar() == 400
+
+
+def test_a_failed_bootstrap_slice_leaves_no_watermark(settings_env, source_url, redis_client):
+    """A source error part-way through the first cycle's slices must not move the watermark: the
+    next cycle reads the whole window again instead of polling past the slices never read."""
+    from collectors.base import Context
+    from collectors.plugins.orders import OrdersCollector
+    from collectors.plugins.topology import TopologyCollector
+    from collectors.sources.adapter import SourceAdapter, SourceError
+    from config import settings as settings_mod
+    from config.clock import Clock
+    from tests.kpi_harness import insert
+    from tests.sourcedata import fmt
+    insert(source_url, "wo_order", [dict(order_no=f"O{i}", order_type="repair", customer_id="C",
+                                         tarea_code=TAREAS[0], channel="95598", key_customer=0,
+                                         status="accepted", accepted_at=fmt(NOW - timedelta(days=i)),
+                                         updated_at=fmt(NOW - timedelta(days=i))) for i in range(10)])
+    settings = settings_mod.load()
+    ctx = Context(SourceAdapter(settings.source_url, 5.0), Clock(origin=NOW, speed=1e-9), settings)
+    TopologyCollector(ctx).cycle(NOW)
+    orders = OrdersCollector(ctx)
+    real, calls = ctx.source.read_table, []
+    from collectors.plugins.orders import _bootstrap_slices
+    last = len(list(_bootstrap_slices(NOW, 36)))     # the earlier slices hold rows: fail the last
+
+    def flaky(table, where=None):
+        calls.append(1)
+        if len(calls) == last:
+            raise SourceError("lost the connection")
+        return real(table, where)
+    ctx.source.read_table = flaky
+    with pytest.raises(SourceError):
+        orders.cycle(NOW)
+    assert "wo_order" not in orders.watermarks
+    ctx.source.read_table = real
+    orders.cycle(NOW)
+    assert orders.watermarks["wo_order"] == NOW and orders.store.n == 10

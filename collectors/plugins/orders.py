@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from collectors.base import Collector, Cycle
+from collectors.base import FUTURE_TOLERANCE, Collector, Cycle
 from collectors.domain import orders as kpi
 from collectors.domain import sensitive
 from collectors.domain.calendar import same_type_days
@@ -64,12 +64,18 @@ class OrdersCollector(Collector):
             return super().cycle(now)
         self.tree  # noqa: B018  (raises before touching the source when the tree is missing)
         result = Cycle()
+        stamps = []    # the watermark moves only once every slice is in (a failed read retries all)
         for where in _bootstrap_slices(self.ctx.clock.now(), limits()["baseline"]["lookback_days"] + 1):
             chunk = self.ctx.source.read_table(wo_order, where)
             result.rows_in += len(chunk)
             result.rejects += self.absorb({"wo_order": chunk}, now)
-            self.advance("wo_order", chunk, now)
+            ts = v.to_datetime(chunk["updated_at"]) if not chunk.empty else pd.Series(dtype="datetime64[us]")
+            newest = ts[ts <= pd.Timestamp(now) + FUTURE_TOLERANCE].max()
+            if pd.notna(newest):      # what advance() would take from the whole slice
+                stamps.append(pd.DataFrame({"updated_at": [newest]}))
             del chunk
+        for part in stamps:
+            self.advance("wo_order", part, now)
         self._commit_seen()
         return result, self.datasets(now)
 
