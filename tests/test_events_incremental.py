@@ -136,7 +136,9 @@ def test_incremental_cycles_equal_a_fresh_start(settings_env, source_url, redis_
     source.step(now - timedelta(hours=3), now)
     live = Harness(redis_client, COLLECTORS, now).run()
     steps = [timedelta(seconds=rnd.choice([5, 60, 240, 600, 1200])) for _ in range(14)]
-    steps += [timedelta(days=20), timedelta(seconds=30), timedelta(days=20)]   # events leave the window
+    # events leave the 35-day window a few at a time, then all at once
+    steps += [timedelta(days=34, hours=22), timedelta(minutes=30), timedelta(minutes=30), timedelta(minutes=40),
+              timedelta(days=20)]
     findings = decided = 0
     for step in steps:
         before, now = now, now + step

@@ -51,7 +51,9 @@ def device_episodes(events: pd.DataFrame, device: str, off: str, on: str) -> pd.
 def tarea_episodes(ami: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
     """台区 episodes, and the device episodes with the id of the 台区 episode they belong to."""
     ami = ami.assign(dev=ami["meter_id"].where(ami["device"] == "meter", ami["tarea_code"]))
-    dev = device_episodes(ami, "dev", "power_off", "power_on")
+    # a device is a meter of one 台区 (the same meter number under another 台区 is another meter)
+    ami = ami.assign(unit=ami["tarea_code"].astype(str) + "|" + ami["dev"].astype(str))
+    dev = device_episodes(ami, "unit", "power_off", "power_on")
     dev = dev.assign(end_f=dev["end"].fillna(pd.Timestamp(now)), ongoing=dev["end"].isna(),
                      whole=dev["device"] == "concentrator")
     dev["island"] = island_ids(dev, "tarea_code", start="start", end="end_f")
@@ -94,6 +96,20 @@ def episodes(breaker: pd.DataFrame, ami: pd.DataFrame, tree: Tree, now: datetime
         _event_rows(tdev, tdev["device"], "dev", "power_off", "power_on", tdev["ep_id"].map(owner_of))],
         ignore_index=True)
     return eps, observed, events
+
+
+def replace_feeders(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+                    fresh: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], feeders) -> tuple:
+    """`episodes` output with every episode of `feeders` (and its observed 台区 and events)
+    replaced by `fresh`, the episodes derived from those feeders' events alone. Episodes never
+    span feeders (a 台区 folds only into its own feeder's episode), so the result is what the
+    whole derivation gives, row order aside."""
+    eps, observed, events = found
+    gone = eps["feeder_code"].isin(feeders)
+    ids = eps.loc[gone, "ep_id"]
+    return (pd.concat([eps[~gone], fresh[0]], ignore_index=True),
+            pd.concat([observed[~observed["ep_id"].isin(ids)], fresh[1]], ignore_index=True),
+            pd.concat([events[~events["ep_id"].isin(ids)], fresh[2]], ignore_index=True))
 
 
 def _event_rows(dev: pd.DataFrame, device, code_col: str, off: str, on: str, ep: pd.Series) -> pd.DataFrame:

@@ -40,6 +40,8 @@ class EventsCollector(Collector):
         self._events_version = 0          # +1 whenever events are added or leave the window
         self._episodes = None
         self._episodes_version = -1
+        self._episodes_tree = None
+        self._dirty: set[str] | None = set()   # feeders whose events changed since the episodes
         self._base = None                 # the audit's clock-independent part (kpi.audit_base)
         self._base_inputs = None          # (episodes version, outages, scope, tree) it was built from
         self._tripped_version = -1
@@ -80,17 +82,35 @@ class EventsCollector(Collector):
                                     rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
             good, state = good[~conflict], self.events[name]
             if len(good):
+                replaced = state[state["event_id"].isin(good["event_id"])] if not state.empty else state
+                self._touch(name, good, replaced)
                 both = pd.concat([state, good], ignore_index=True) if not state.empty else good
                 state = both.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
             if not state.empty:
                 expired = state["ts"] < horizon
                 if len(good) or expired.any():
+                    self._touch(name, state[expired])
                     state = state[~expired].reset_index(drop=True)
             if len(good) or len(state) != len(self.events[name]):
                 self._events_version += 1
             self.events[name] = state
             rejects += bad
         return rejects
+
+    def _touch(self, name: str, *frames: pd.DataFrame) -> None:
+        """Note the feeders whose events changed: only their episodes are derived again."""
+        if self._dirty is None:
+            return
+        for rows in frames:
+            if rows.empty:
+                continue
+            codes = rows[TABLES[name][2]]
+            feeders = codes if name == "scada_breaker_event" else \
+                codes.map(self.tree.nodes["parent_code"])
+            if feeders.isna().any():
+                self._dirty = None          # a row we cannot place: derive everything again
+                return
+            self._dirty.update(feeders.unique().tolist())
 
     def datasets(self, now: datetime) -> list[Dataset]:
         outages, scope = self.ctx.frames.get("outages.outages"), self.ctx.frames.get("outages.scope")
@@ -174,11 +194,19 @@ class EventsCollector(Collector):
         when the episodes or the OMS frames changed (the outages collector replaces a frame only
         when it changed); the time-dependent flags are evaluated every cycle."""
         if breaker.empty and ami.empty:
+            self._episodes, self._dirty = None, set()
             return kpi.audit(breaker, ami, outages, scope, self.tree, now, cfg)
         if self._episodes is None or self._episodes_version != self._events_version:
             window = pd.Timedelta(minutes=cfg["match_window_minutes"])
-            self._episodes = kpi.episodes(breaker, ami, self.tree, now, window)
-            self._episodes_version = self._events_version
+            if self._episodes is None or self._dirty is None or self._episodes_tree is not self.tree:
+                self._episodes = kpi.episodes(breaker, ami, self.tree, now, window)
+            elif self._dirty:   # episodes never span feeders: derive those of the touched ones only
+                feeders = list(self._dirty)
+                parent = self.tree.nodes["parent_code"]
+                fresh = kpi.episodes(breaker[breaker["feeder_code"].isin(feeders)],
+                                     ami[ami["tarea_code"].map(parent).isin(feeders)], self.tree, now, window)
+                self._episodes = kpi.replace_feeders(self._episodes, fresh, feeders)
+            self._episodes_version, self._episodes_tree, self._dirty = self._events_version, self.tree, set()
         inputs = (self._episodes_version, outages, scope, self.tree)
         if self._base_inputs is None or any(a is not b for a, b in zip(inputs[1:], self._base_inputs[1:])) \
                 or inputs[0] != self._base_inputs[0]:
