@@ -453,7 +453,11 @@ class Planner:
             at = acc + int(r.uniform(40, 60) * MIN)
             if at < arr:
                 rep = dict(o)
-                rep.update(accepted_at=at, dispatched_at=at + 2 * MIN, received_at=at + 3 * MIN,
+                # The crew is already on its way: the repeat order joins it, so its own departure
+                # is when it reached the crew, never before the call (the lifecycle rule holds).
+                received = min(at + 3 * MIN, arr)
+                rep.update(accepted_at=at, dispatched_at=min(at + 2 * MIN, received), received_at=received,
+                           departed_at=min(arr, max(o["departed_at"], received)),
                            call_no=o["call_no"] + 1, repeat_of=o.get("repeat_of") or "@self",
                            content="再次来电：" + (o["content"] or ""), crew_wait_min=None)
                 out.append(rep)
@@ -541,7 +545,7 @@ class Planner:
                                 dispatched_at=at + int(d1 * MIN), received_at=at + int((d1 + d2) * MIN))
                 o["escalated"] = o["channel"] in ("12345", "12398", "media")
                 if arrival is not None and arrival > o["received_at"]:
-                    o["departed_at"] = max(o["received_at"] + MIN, arrival - int(_ln(r, 15, 35) * MIN))
+                    o["departed_at"] = min(arrival, max(o["received_at"] + MIN, arrival - int(_ln(r, 15, 35) * MIN)))
                     o["arrived_at"] = arrival
                 else:
                     o["arrived_at"] = o["received_at"] + int(r.uniform(2, 8) * MIN)
