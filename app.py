@@ -24,6 +24,7 @@ from pathlib import Path
 from collectors.embedded_redis import EmbeddedRedis, die_with_parent
 from collectors.redis_schema import PROCESSES, connect
 from config import VAR_DIR
+from config import settings as settings_mod
 from config.clock import ENV_VAR as CLOCK_ENV
 from config.clock import Clock
 
@@ -34,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", default=os.environ.get("PEAKWATCH_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PEAKWATCH_PORT", "8050")))
-    p.add_argument("--workers", type=int, default=int(os.environ.get("PEAKWATCH_WEB_WORKERS", "2")))
+    p.add_argument("--workers", type=int, default=settings_mod.web_workers())
     p.add_argument("--no-simulator", action="store_true", help="do not run the simulator")
     p.add_argument("--scale", default=os.environ.get("PEAKWATCH_SCALE", "demo"))
     p.add_argument("--scenario", default=os.environ.get("PEAKWATCH_SCENARIO", "normal"))

@@ -25,6 +25,7 @@ import redis
 from benchmarks import time_to_glass, wrkload
 from benchmarks.common import (FLOOR_KEY, WALL_TICK_MS, Stack, bench_var, free_port, gunicorn, http_get, kill_tree,
                                print_machine, process_pids, verdict, wait_until)
+from config.settings import web_workers
 
 from benchmarks.peers import compare
 from benchmarks.viewers import capture_wall
@@ -98,7 +99,7 @@ def web_ratios(a, parts: set[str]) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=30)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=web_workers(), help="default: as app.py ships")
     ap.add_argument("--scale", default="demo")
     ap.add_argument("--floor-viewers", type=int, default=1000)
     ap.add_argument("--inserts", type=int, default=30)

@@ -8,7 +8,7 @@ load levels. Then, with collectors and simulator paused (SIGSTOP), the top level
 inotify counts every open/read of the source database: those are queries caused by viewers.
 The unchanged tick's server time is timed in-process (the WSGI app, no HTTP) over many calls.
 
-    .venv/bin/python benchmarks/viewers.py [--viewers 10,100,500,1000] [--seconds 30] [--workers 2]
+    .venv/bin/python benchmarks/viewers.py [--viewers 10,100,500,1000] [--seconds 30] [--workers N]
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ if __package__ in (None, ""):
 from benchmarks import capture, profile_web, wrkload
 from benchmarks.common import WALL_TICK_MS, Stack, bench_var, print_machine, verdict
 from benchmarks.servertime import time_endpoint
+from config.settings import web_workers
 from benchmarks.sourcewatch import SourceWatch, web_touches_source
 
 P95_TARGET_MS = 50.0
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--viewers", default="10,100,500,1000")
     ap.add_argument("--seconds", type=float, default=30)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=web_workers(), help="default: as app.py ships")
     ap.add_argument("--scale", default="demo")
     ap.add_argument("--var-dir", default=None, help="the source DB's folder (default: reused under /tmp)")
     ap.add_argument("--profile", action="store_true", help="py-spy one worker at the top level")
