@@ -73,7 +73,6 @@ def create_blueprint(store_factory, tick_cache_s: float = 0.0) -> Blueprint:
         if body is None:
             resp = Response(status=304)
             resp.headers["X-Now"] = now       # the screen's clock for the tiles' ages
-            g.bare_response = True            # a 304 renders nothing: no document headers
         else:
             resp = jsonify({"ok": True, "now": now, **body})
         resp.headers["ETag"] = etag

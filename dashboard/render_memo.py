@@ -18,8 +18,7 @@ from collections import OrderedDict
 from flask import Response, g, request
 
 from dashboard import ids
-
-CALLBACK = "/_dash-update-component"
+from dashboard.security.guard import CALLBACK
 
 
 class RenderMemo:

@@ -12,10 +12,6 @@ from dashboard.pages.overview import (CHILD_COLUMNS, DATASETS, WARNING_VERSIONS,
 from dashboard.store import RedisUnavailable
 
 
-def changed_datasets(versions: dict, rendered: dict) -> set[str]:
-    return {ds for ds in (*DATASETS, "topology") if versions.get(ds) != (rendered or {}).get(ds)}
-
-
 def curve_patch(load: dict | None) -> Patch:
     """Only the curves' y values travel; the figure's layout stays in the browser."""
     patch = Patch()
@@ -56,7 +52,7 @@ def children_patch(kids: list[dict], changed: set[str]):
 def refresh(versions, code, rendered, lang):
     if not versions or not valid_code(code) or not isinstance(versions, dict):
         raise PreventUpdate   # a forged or half-loaded request gets nothing
-    changed = changed_datasets(versions, rendered)
+    changed = scope.changed(versions, rendered, DATASETS)
     if not changed:
         raise PreventUpdate
     store = runtime.store()
