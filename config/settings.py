@@ -120,6 +120,7 @@ class SecuritySettings:
     login_max_failures: int      # per user name within login_window_minutes, then locked
     login_ip_max_failures: int   # per client address, same window
     login_window_minutes: float
+    account_recheck_s: float     # a worker reuses an account/token look-up this long (0: every request)
 
 
 def default_app_db_url(var_dir=None) -> str:
@@ -141,4 +142,5 @@ def load_security() -> SecuritySettings:
         login_max_failures=int(_float("PEAKWATCH_LOGIN_MAX_FAILURES", 5)),
         login_ip_max_failures=int(_float("PEAKWATCH_LOGIN_IP_MAX_FAILURES", 20)),
         login_window_minutes=_float("PEAKWATCH_LOGIN_WINDOW_MINUTES", 15.0),
+        account_recheck_s=_float("PEAKWATCH_ACCOUNT_RECHECK_MS", 1000.0) / 1000,
     )

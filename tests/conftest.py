@@ -61,5 +61,6 @@ def web_app(redis_server, tmp_path_factory):
     os.environ["APP_DB_URL"] = f"sqlite:///{tmp_path_factory.mktemp('appdb') / 'app.db'}"
     os.environ["PEAKWATCH_TICK_CACHE_MS"] = "0"     # each test publishes afresh: no tick read may be reused
     os.environ["PEAKWATCH_RENDER_MEMO_S"] = "0"     # nor a rendered answer (tests/test_render_memo.py)
+    os.environ["PEAKWATCH_ACCOUNT_RECHECK_MS"] = "0"  # nor an account look-up (test_security_auth.py)
     from dashboard import create_app
     return create_app()

@@ -13,7 +13,7 @@ import pytest
 
 from config import settings as settings_mod
 from dashboard import runtime
-from dashboard.security import accounts
+from dashboard.security import accounts, principal
 from tests.dash_payloads import payload
 from tests.security_helpers import (ORIGIN, PASSWORD, add_user, app_db, login, raise_warning, require_auth,
                                     session_csrf, signed_in)
@@ -157,6 +157,34 @@ def test_revoked_token_stops_at_the_next_request(secured):
     assert tick.status_code == 401
     again = secured.server.test_client().get(f"/wall?kiosk=1&token={secret}")
     assert again.status_code == 401 and "吊销" in again.text
+
+
+def test_a_worker_rechecks_an_account_once_its_lookup_is_older_than_the_setting(web_app, settings_env,
+                                                                                 redis_client, monkeypatch):
+    """Production default: each worker looks an account up at most once a second, not on every tick."""
+    run_collectors_once(settings_mod.load(), redis_client)
+    require_auth(web_app, monkeypatch, account_recheck_s=1.0)
+    now = [1000.0]
+    monkeypatch.setattr(principal._recent, "clock", lambda: now[0])
+    principal._recent.clear()
+    client, secret = kiosk(web_app)
+    assert client.get("/api/v1/versions").status_code == 200
+    accounts.revoke_token(app_db(web_app), accounts.token_by_secret(app_db(web_app), secret).id, "test")
+    now[0] += 0.5
+    assert client.get("/api/v1/versions").status_code == 200      # this worker's look-up is 0.5 s old
+    now[0] += 0.6
+    assert client.get("/api/v1/versions").status_code == 401      # 1.1 s: looked up again, revoked
+
+
+def test_an_unchanged_kiosk_tick_carries_no_cookie_until_the_minute_touch(secured):
+    client, _ = kiosk(secured)
+    etag = client.get("/api/v1/versions").headers["ETag"]
+    same = client.get("/api/v1/versions", headers={"If-None-Match": etag})
+    assert same.status_code == 304 and "Set-Cookie" not in same.headers
+    with client.session_transaction() as s:
+        s["seen"] = time.time() - 61               # a minute since the session was last rewritten
+    touched = client.get("/api/v1/versions", headers={"If-None-Match": etag})
+    assert "pw_session=" in touched.headers.get("Set-Cookie", "")
 
 
 def test_kiosk_playlist_is_rooted_at_the_token_scope(secured):

@@ -45,7 +45,10 @@ def install(app, cfg=None) -> None:
     server.config.update(
         SECRET_KEY=secret_key(cfg), PW_SECURITY=cfg, PW_APP_DB=db.engine(cfg.app_db_url),
         SESSION_COOKIE_NAME="pw_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(days=KIOSK_COOKIE_DAYS), DEBUG=False, PW_DASH_APP=app)
+        PERMANENT_SESSION_LIFETIME=timedelta(days=KIOSK_COOKIE_DAYS), DEBUG=False, PW_DASH_APP=app,
+        # the cookie is re-sent only when the session changes (principal.touch: once a minute), not
+        # on every tick: a kiosk's unchanged tick stays a bare 304
+        SESSION_REFRESH_EACH_REQUEST=False)
     server.session_interface = SessionInterface()
     server.before_request(guard.guard)
     server.register_blueprint(login.blueprint())

@@ -1,9 +1,12 @@
 """Who is asking: a logged-in user, an SSO user vouched for by the configured proxy, a kiosk
-token, or (dev mode only) an anonymous viewer. Checked against the app DB on every request, so a
-disabled user or a revoked token stops working at its next request (no cache)."""
+token, or (dev mode only) an anonymous viewer. Checked against the app DB, so a disabled user or a
+revoked token stops working at its next request once the worker's look-up of that account is older
+than PEAKWATCH_ACCOUNT_RECHECK_MS (default 1 s, one wall tick; 0 checks on every request). Every
+screen ticks each second: one look-up per account per second per worker instead of one per tick."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -27,6 +30,41 @@ class Principal:
     def can(self, role: str) -> bool:
         """Kiosk tokens are read-only whatever else they are bound to."""
         return self.kind != KIOSK and ROLES.index(self.role) >= ROLES.index(role)
+
+
+class RecentLookups:
+    """This worker's recent account look-ups, each reused for `max_age_s`; bounded."""
+
+    def __init__(self, limit: int = 4096):
+        self._lock = threading.Lock()
+        self._seen: dict[tuple, tuple[float, object]] = {}
+        self._limit = limit
+        self.clock = time.monotonic
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+    def get(self, key: tuple, lookup, max_age_s: float):
+        now = self.clock()
+        hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < max_age_s:
+            return hit[1]
+        value = lookup()
+        if max_age_s > 0:
+            with self._lock:
+                if len(self._seen) >= self._limit:
+                    self._seen.clear()
+                self._seen[key] = (now, value)
+        return value
+
+
+_recent = RecentLookups()
+
+
+def _account(kind: str, key, lookup):
+    eng = engine()
+    return _recent.get((eng, kind, key), lambda: lookup(eng, key), config().account_recheck_s)
 
 
 def config():
@@ -55,7 +93,7 @@ def _sso() -> Principal | None:
     if request.remote_addr not in cfg.trusted_proxies:
         log.warning("ignored %s header from %s: not a trusted proxy", cfg.sso_header, request.remote_addr)
         return None
-    return _from_user(accounts.get_user(engine(), name), SSO)   # SSO says who; the app DB says what
+    return _from_user(_account("name", name, accounts.get_user), SSO)   # SSO says who; the app DB says what
 
 
 def client_address() -> str:
@@ -71,14 +109,14 @@ def _session_user() -> Principal | None:
     if now - session.get("seen", 0) > cfg.session_idle_minutes * 60 or \
             now - session.get("born", 0) > cfg.session_max_hours * 3600:
         return None
-    user = accounts.user_by_id(engine(), session["uid"])
+    user = _account("uid", session["uid"], accounts.user_by_id)
     if user is None or user.session_epoch != session.get("epoch"):
         return None          # password changed or account disabled since this login
     return _from_user(user, USER)
 
 
 def _session_kiosk() -> Principal | None:
-    token = accounts.token_by_id(engine(), session["tid"])
+    token = _account("tid", session["tid"], accounts.token_by_id)
     if token is None or token.revoked:
         return None
     return Principal(KIOSK, f"kiosk:{token.label}", "viewer", scope_of(token.scope), token.playlist)
