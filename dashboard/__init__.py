@@ -48,10 +48,16 @@ class PeakwatchDash(dash.Dash):
 
 def _register_bundles(app: dash.Dash) -> None:
     """Dash registers its script bundles (lazy chunks included) while rendering the index page.
-    Each gunicorn worker is a fresh process, and one whose first request is a chunk would answer
-    500 and leave the screen on "Loading…". Render the index once, here, in every process."""
+    Each web worker is a fresh process, and one whose first request is a chunk would answer
+    500 and leave the screen on "Loading…". Render the index once, here, in every process.
+
+    Dash also finishes its set-up (callbacks into the callback map, the pages router) in hooks of
+    the first request, and marks it done before it is: a fresh worker's concurrent first requests
+    (a thousand screens reconnecting) then answered 500, "Callback function not found". One
+    request here runs those hooks before the server takes any (a public path: no guard)."""
     with app.server.test_request_context("/"):
         app.index()
+    app.server.test_client().get("/_favicon.ico")
 
 
 def create_app(settings=None) -> dash.Dash:

@@ -25,3 +25,17 @@ def test_a_fresh_worker_serves_scripts_before_any_page(web_app, redis_url):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert set(out.stdout.split()) == {"200"}, out.stdout
+
+
+def test_a_fresh_worker_has_every_callback_before_its_first_request(redis_url):
+    """Dash moves callbacks into the callback map on its first request and marks that done before
+    it is; threads of a fresh worker racing that first request answered 500. The factory runs it."""
+    probe = ("import dashboard.wsgi as w; m = w.app.callback_map; "
+             "print(len(m), any('_pages_content.children' in k for k in m), "
+             "any('\"page\":\"wall\"' in k for k in m))")
+    env = dict(os.environ, REDIS_URL=redis_url)
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    count, router, wall = out.stdout.split()
+    assert int(count) > 20 and router == "True" and wall == "True", out.stdout
