@@ -225,6 +225,7 @@ class OrderStore:
         self.columns = [*self.TEXT, *self.CODED, *self.times, *self.flags]
         self.n = 0
         self.horizon = None                     # the retention horizon last applied
+        self.generation = 0                     # bumped when keep() moves rows (row numbers change)
         self._rows: dict[str, int] = {}
         self._cats = {c: [] for c in self.CODED}
         self._code_of = {c: {} for c in self.CODED}
@@ -271,10 +272,11 @@ class OrderStore:
             out[present] = pd.util.hash_array(values[present].astype(str).astype(object)) | np.uint64(1)
         return out
 
-    def upsert(self, new: pd.DataFrame) -> None:
-        """Newest version per order wins. `new` holds no version older than the stored one."""
+    def upsert(self, new: pd.DataFrame) -> np.ndarray:
+        """Newest version per order wins. `new` holds no version older than the stored one.
+        Returns the rows written."""
         if new.empty:
-            return
+            return np.zeros(0, dtype="int64")
         new = new.sort_values("updated_at", kind="stable").drop_duplicates("order_no", keep="last")
         keys = new["order_no"].to_numpy(dtype=object)
         rows = self.rows_of(keys)
@@ -298,12 +300,14 @@ class OrderStore:
             d[c][rows] = new[c].to_numpy(dtype=bool, na_value=False)
         self._rows.update(zip(keys[fresh].tolist(), rows[fresh].tolist()))
         self.n += added
+        return rows
 
     def keep(self, mask: np.ndarray) -> None:
         """Forget the rows where `mask` is False (compacts the arrays)."""
         if mask.all():
             return
         idx = np.flatnonzero(mask)
+        self.generation += 1
         self._data = {c: a[idx].copy() for c, a in self._data.items()}
         self.n = len(idx)
         self._rows = dict(zip(self._data["order_no"].tolist(), range(self.n)))
@@ -357,3 +361,238 @@ class OrderStore:
             if len(wanted):
                 out |= pd.Series(col, copy=False).isin(wanted).to_numpy()
         return out
+
+
+REPAIR_COLUMNS = ["repair_today", "repair_last_hour", *[f"h{h:02d}" for h in range(HOURS)],
+                  *[f"b{h:02d}" for h in range(HOURS)], "baseline_today", "baseline_last_hour",
+                  "open_repair", *[f"open_{s}" for s in OPEN_STEPS], "overdue_arrival", "open_not_arrived",
+                  "key_customer_overdue", "overdue_restore"]     # node_kpis' columns, in its order
+# what a cycle recomputes from the few rows that can move with time alone
+_VOLATILE = ["repair_last_hour", "partial", "baseline_last_hour", "open_repair",
+             *[f"open_{s}" for s in OPEN_STEPS], "overdue_arrival", "open_not_arrived",
+             "key_customer_overdue", "overdue_restore"]
+
+
+class RepairKpis:
+    """`node_kpis` of an OrderStore, kept per cycle at the cost of what moved.
+
+    Running per-node counts (a slot per node that ever had a row below it) of today's and the
+    baseline days' repair orders by hour: an order's old contribution is taken out and its new one
+    added when a version of it is absorbed. The rest is recomputed each cycle from the few rows
+    that can move with time alone (the last hour, orders stamped ahead of now, the current hour of
+    the baseline days, open orders). A cycle then reports only the nodes whose numbers may have
+    moved: below a changed order, or below a row whose time edge (accepted, an hour later, the
+    baseline days' same instant, a deadline) fell since the last cycle. One instance holds one
+    day, one tree and one generation of the store's rows (the caller builds a new one otherwise).
+    """
+
+    def __init__(self, tree: Tree, store: "OrderStore", now: datetime, limits: dict):
+        base = limits["baseline"]
+        self.tree, self.rep = tree, limits["repair"]
+        self.today = now.date()
+        self.days = same_type_days(self.today, base["same_type_days"], base["lookback_days"])
+        self.baseline_days = [d.isoformat() for d in self.days]
+        self.generation = store.generation
+        self.anc = np.stack([tree.ancestor_positions[lv] for lv in LEVELS], axis=1)
+        upper = tree.nodes["level"].to_numpy() != "tarea"
+        self.upper = tree.code_order[upper[tree.code_order]]          # code order: slots 0..n-1
+        self.n_upper = len(self.upper)
+        self.slot = np.full(len(tree.nodes), -1, dtype="int64")
+        self.node = np.zeros(0, dtype="int64")
+        self.sums = np.zeros((0, 2 * HOURS), dtype="int64")         # h00..h23, b00..b23 (counts)
+        self.n_slots = 0
+        self._slots(self.upper)
+        self.upper_out = np.zeros((self.n_upper, len(REPAIR_COLUMNS)))
+        self.row_col = np.zeros(0, dtype="int16")    # per store row: its counted column or -1
+        self.row_leaf = np.zeros(0, dtype="int64")   # per store row: its 台区 position or -1
+        self._lut = (0, np.full(1, -1, dtype="int64"))
+        self._moved: list[np.ndarray] = []           # slots moved since the last cycle
+        self.prev_now = None
+        rows = np.arange(store.n)
+        self._grow(store.n)
+        col, leaf = self._contrib(store, rows)
+        self.row_col[rows], self.row_leaf[rows] = col, leaf
+        self._apply(leaf, col, 1)
+
+    # --- running counts ------------------------------------------------------------------------
+    def _slots(self, nodes: np.ndarray) -> np.ndarray:
+        new = np.unique(nodes[self.slot[nodes] < 0])
+        if len(new):
+            n = self.n_slots + len(new)
+            if n > len(self.sums):
+                more = np.zeros((max(n, 2 * len(self.sums), 1024) - len(self.sums), self.sums.shape[1]), "int64")
+                self.sums = np.concatenate([self.sums, more])
+            self.slot[new] = np.arange(self.n_slots, n)
+            self.node = np.concatenate([self.node, new])
+            self.n_slots = n
+        return self.slot[nodes]
+
+    def _grow(self, n: int) -> None:
+        if n > len(self.row_col):
+            extra = max(n, 2 * len(self.row_col)) - len(self.row_col)
+            self.row_col = np.concatenate([self.row_col, np.full(extra, -1, dtype="int16")])
+            self.row_leaf = np.concatenate([self.row_leaf, np.full(extra, -1, dtype="int64")])
+
+    def _leaf(self, store: "OrderStore", rows: np.ndarray) -> np.ndarray:
+        cats = store._cats["tarea_code"]
+        if self._lut[0] != len(cats):
+            self._lut = (len(cats), np.append(self.tree.positions(cats) if cats else np.zeros(0, "int64"), -1))
+        return self._lut[1][store.col("tarea_code")[rows]]
+
+    def _contrib(self, store: "OrderStore", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: the hourly column it counts in (today h, baseline day 24 + h, else -1), its 台区."""
+        acc = store.col("accepted_at")[rows]
+        rep = store.col("order_type")[rows] == store.code("order_type", "repair")
+        day = acc.astype("datetime64[D]")
+        known = ~np.isnat(acc)
+        hour = np.zeros(len(rows), dtype="int64")
+        hour[known] = (acc[known] - day[known]) // np.timedelta64(1, "h")
+        col = np.full(len(rows), -1, dtype="int16")
+        today = rep & known & (day == np.datetime64(self.today, "D"))
+        col[today] = hour[today]
+        for d in self.days:
+            on = rep & known & (day == np.datetime64(d, "D"))
+            col[on] = HOURS + hour[on]
+        return col, self._leaf(store, rows)
+
+    def _ancestors(self, leaf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The slots of every node above (and at) each leaf, and the leaf index of each."""
+        ok = leaf >= 0
+        a = self.anc[leaf[ok]]
+        has = a >= 0
+        src = np.repeat(np.flatnonzero(ok), has.sum(axis=1))
+        return self._slots(a[has]), src
+
+    def _apply(self, leaf: np.ndarray, col: np.ndarray, sign: int) -> None:
+        keep = col >= 0
+        slots, src = self._ancestors(leaf[keep])
+        if len(slots):
+            np.add.at(self.sums, (slots, col[keep][src].astype("int64")), sign)
+            self._moved.append(slots)
+
+    def update(self, store: "OrderStore", rows: np.ndarray) -> None:
+        """Rows of the store just written (new orders or new versions)."""
+        rows = np.asarray(rows, dtype="int64")
+        if not len(rows):
+            return
+        self._grow(store.n)
+        col, leaf = self._contrib(store, rows)
+        old_col, old_leaf = self.row_col[rows], self.row_leaf[rows]
+        moved = (col != old_col) | (leaf != old_leaf)
+        self._apply(old_leaf[moved], old_col[moved], -1)
+        self._apply(leaf[moved], col[moved], 1)
+        self.row_col[rows], self.row_leaf[rows] = col, leaf
+        # status and times of these rows may move the open-order numbers of both places
+        for lf in (old_leaf, leaf):
+            self._moved.append(self._ancestors(lf)[0])
+
+    # --- a cycle --------------------------------------------------------------------------------
+    def cycle(self, store: "OrderStore", now: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(every node down to feeder level, in code order; the nodes that may have moved since
+        the last cycle, all of them on the first), as node_kpis' columns."""
+        now64 = pd.Timestamp(now).to_datetime64().astype("datetime64[us]")
+        day0 = np.datetime64(self.today, "D").astype("datetime64[us]")
+        hour_td, day_td = np.timedelta64(1, "h"), np.timedelta64(1, "D")
+        tod = now64 - day0
+        acc = store.col("accepted_at")
+        rep = store.repairs()
+        prev = self.prev_now
+        everything = prev is None or now64 < prev or now64 - prev > hour_td
+        edges = []                       # rows whose time edge fell in (prev, now]
+
+        def fell(t):
+            return (t > prev) & (t <= now64)
+
+        # rows that count only while time is on their side
+        future = rep & (acc > now64) & (acc < day0 + day_td)
+        last_hour = rep & (acc > now64 - hour_td) & (acc <= now64)
+        hour_start = tod // hour_td * hour_td
+        partial = np.zeros(store.n, dtype=bool)
+        base_hour = np.zeros(store.n, dtype=bool)
+        for d in self.days:
+            start = np.datetime64(d, "D").astype("datetime64[us]")
+            partial |= rep & (acc >= start + hour_start) & (acc <= start + tod)
+            base_hour |= rep & (acc > start + tod - hour_td) & (acc <= start + tod)
+            if not everything:
+                shifted = acc + (day0 - start)
+                edges += [rep & fell(shifted), rep & fell(shifted + hour_td)]
+        is_open = store.open_repair()
+        if not everything:
+            edges += [rep & fell(acc), rep & fell(acc + hour_td)]
+        vol_rows = np.flatnonzero(future | last_hour | partial | base_hour | is_open)
+        o = vol_rows
+        v = np.zeros((len(o), len(_VOLATILE)))
+        v[:, 0] = last_hour[o]
+        v[:, 1] = partial[o]
+        v[:, 2] = base_hour[o]
+        op = is_open[o]
+        v[:, 3] = op
+        status = store.col("status")[o]
+        for i, step in enumerate(OPEN_STEPS):
+            v[:, 4 + i] = op & (status == store.code("status", step))
+        area = store._lookup("area_type")[store.col("area_type")[o]]
+        arr_min = pd.Series(area, dtype=object).map(self.rep["arrival_minutes"]).to_numpy(dtype="float64")
+        res_min = pd.Series(area, dtype=object).map(self.rep["restore_minutes"]).to_numpy(dtype="float64")
+        arrived_at = store.col("arrived_at")[o]
+        not_arrived = op & np.isnat(arrived_at)
+        due_arrival = _plus_minutes(acc[o], arr_min)
+        due_restore = _plus_minutes(arrived_at, res_min)
+        overdue = not_arrived & (due_arrival < now64)
+        late = op & ~np.isnat(arrived_at) & (due_restore < now64)
+        v[:, 9] = overdue
+        v[:, 10] = not_arrived
+        v[:, 11] = overdue & store.col("key_customer")[o]
+        v[:, 12] = late
+        if not everything:
+            deadline_fell = (not_arrived & fell(due_arrival)) | (op & ~np.isnat(arrived_at) & fell(due_restore))
+        leaf = self._leaf(store, o)
+        v_slots, v_src = self._ancestors(leaf)
+        f = np.flatnonzero(future[o])
+        if everything:
+            cand = np.arange(self.n_slots)
+        else:
+            moved = [self._ancestors(self._leaf(store, np.flatnonzero(e)))[0] for e in edges]
+            moved.append(self._ancestors(leaf[deadline_fell])[0])
+            moved.append(self._ancestors(leaf[f])[0])
+            cand = np.unique(np.concatenate([*self._moved, *moved, np.zeros(0, "int64")]))
+        self._moved = []
+        self.prev_now = now64
+        local = np.full(self.n_slots, -1, dtype="int64")
+        local[cand] = np.arange(len(cand))
+        vol = np.zeros((len(cand), len(_VOLATILE)))
+        at = local[v_slots]
+        hit = at >= 0
+        np.add.at(vol, at[hit], v[v_src[hit]])
+        hours = self.sums[cand, :HOURS].astype("float64")
+        if len(f):       # orders stamped ahead of now: not counted until their time has come
+            fs, fsrc = self._ancestors(leaf[f])
+            fat = local[fs]
+            fh = ((acc[o][f] - acc[o][f].astype("datetime64[D]")) // hour_td).astype("int64")[fsrc]
+            np.subtract.at(hours, (fat[fat >= 0], fh[fat >= 0]), 1.0)
+        n = len(self.days)
+        base = self.sums[cand, HOURS:].astype("float64")
+        h_now = int(tod // hour_td)
+        out = np.empty((len(cand), len(REPAIR_COLUMNS)))
+        out[:, 0] = hours.sum(axis=1)
+        out[:, 1] = vol[:, 0]
+        out[:, 2:2 + HOURS] = hours
+        out[:, 2 + HOURS:2 + 2 * HOURS] = base / n if n else 0.0
+        out[:, 2 + 2 * HOURS] = (base[:, :h_now].sum(axis=1) + vol[:, 1]) / n if n else 0.0
+        out[:, 3 + 2 * HOURS] = vol[:, 2] / n if n else 0.0
+        out[:, 4 + 2 * HOURS:] = vol[:, 3:]
+        up = cand < self.n_upper
+        self.upper_out[cand[up]] = out[up]
+        codes = self.tree.code_array
+        moved_frame = pd.DataFrame(out, index=pd.Index(codes[self.node[cand]], dtype=object), columns=REPAIR_COLUMNS)
+        whole = pd.DataFrame(self.upper_out.copy(), index=pd.Index(codes[self.upper], dtype=object),
+                             columns=REPAIR_COLUMNS)
+        whole.attrs["baseline_days"] = moved_frame.attrs["baseline_days"] = self.baseline_days
+        return whole, moved_frame
+
+
+def _plus_minutes(t: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """t + minutes (NaT where either is missing), as pd.to_timedelta(minutes, unit="min") adds."""
+    out = np.full(len(t), np.datetime64("NaT"), dtype="datetime64[us]")
+    ok = ~np.isnan(minutes) & ~np.isnat(t)
+    out[ok] = t[ok] + np.round(minutes[ok] * 60e6).astype("int64").astype("timedelta64[us]")
+    return out

@@ -20,7 +20,7 @@ from collectors.domain.calendar import same_type_days
 from collectors.domain.lists import top_per_node
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed
-from collectors.publish import Dataset
+from collectors.publish import Dataset, Patch, RawJSON, dumps, patch_digest
 from collectors.redis_schema import DEFAULT_ENTRY
 from collectors.sources.schema import ORDER_STEPS, ORDER_TYPES, wo_order
 from config.limits import limits
@@ -42,6 +42,8 @@ class OrdersCollector(Collector):
         super().__init__(ctx)
         self.store = kpi.OrderStore(times=(*STEP_COLS, "updated_at"))
         self._tareas = (None, None, None)   # (tree, its 台区 codes, the nodes above), per tree
+        self.repair: kpi.RepairKpis | None = None    # running repair KPIs (one day, tree, store generation)
+        self.published = {name: Entries(name) for name in ("orders",)}
 
     @property
     def state(self) -> pd.DataFrame:
@@ -126,7 +128,10 @@ class OrdersCollector(Collector):
         cfg = limits()["sensitive"]
         good = good.assign(area_type=areas.reindex(good["tarea_code"]).to_numpy(),
                            **sensitive.text_flags(good, cfg))
-        self.store.upsert(good)
+        rows = self.store.upsert(good)
+        r = self.repair
+        if r is not None and r.generation == self.store.generation and r.tree is self.tree:
+            r.update(self.store, rows)
         self._retain(now)
         return rejects
 
@@ -172,24 +177,33 @@ class OrdersCollector(Collector):
         s.keep(keep)
         s.horizon = horizon
 
+    def _repair_kpis(self, now: datetime, cfg: dict) -> tuple[kpi.RepairKpis, bool]:
+        """The running repair KPIs, built again for a new day, tree or compacted store."""
+        r = self.repair
+        if r is None or r.today != now.date() or r.tree is not self.tree or r.generation != self.store.generation:
+            self.repair = r = kpi.RepairKpis(self.tree, self.store, now, cfg)
+            return r, True
+        return r, False
+
     def datasets(self, now: datetime) -> list[Dataset]:
         cfg = limits()
         s = self.store
-        base = cfg["baseline"]
-        days = same_type_days(now.date(), base["same_type_days"], base["lookback_days"])
-        is_open = s.open_repair()
-        relevant = s.repairs() & (s.accepted_on([*days, now.date()]) | is_open)
-        per_node = kpi.node_kpis(s.frame(rows=np.flatnonzero(relevant), columns=KPI_COLUMNS), self.tree, now, cfg)
-        self.ctx.frames["orders.nodes"] = per_node
-        days = per_node.attrs["baseline_days"]
-        upper = self._upper()
-        entries = kpi.payloads(kpi.active_nodes(per_node, upper), days)
-        entries[DEFAULT_ENTRY] = kpi.zero_payload(days)
+        repair, fresh = self._repair_kpis(now, cfg)
+        whole, moved = repair.cycle(s, now)
+        # the nodes down to feeder level (what the warnings read), in code order
+        self.ctx.frames["orders.nodes"] = whole
+        days = repair.baseline_days
+        shown = kpi.active_nodes(moved, self._upper())
+        changed = kpi.payloads(shown, days)
+        changed[DEFAULT_ENTRY] = kpi.zero_payload(days)
+        entries = self.published["orders"]
+        removed = (set(entries.json) - set(changed) if fresh
+                   else moved.index[~moved.index.isin(shown.index)])
         rep = cfg["repair"]
-        open_rows = s.frame(rows=np.flatnonzero(is_open), columns=["order_no", *KPI_COLUMNS])
+        open_rows = s.frame(rows=np.flatnonzero(s.open_repair()), columns=["order_no", *KPI_COLUMNS])
         clocks = top_per_node(kpi.countdowns(open_rows, now, rep), self.tree, "tarea_code",
                               rep["countdown_levels"], ["minutes_left"], [True], rep["countdown_top"])
-        published = [Dataset("orders", now, entries), Dataset("countdowns", now, clocks)]
+        published = [entries.dataset(now, changed, removed), Dataset("countdowns", now, clocks)]
         return published + self._sensitive(now, cfg["sensitive"])
 
     def _sensitive(self, now: datetime, cfg: dict) -> list[Dataset]:
@@ -260,3 +274,28 @@ def _lifecycle_broken(df: pd.DataFrame, parsed: dict[str, pd.Series] | None = No
     for step in ORDER_STEPS:
         missing |= ((df["status"] == step) & times[f"{step}_at"].isna()).to_numpy()
     return pd.Series(backwards | missing, index=df.index)
+
+
+class Entries:
+    """A dataset's entries as last handed to publish, as JSON text: each cycle hands over only
+    the entries that may have moved; those whose text did not change are dropped, and the rest
+    go out as a patch (publish writes just them when Redis holds the base, everything otherwise).
+    Readers see the same bytes as a whole rewrite would give."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.json: dict[str, RawJSON] = {}
+        self.digest = "empty"
+
+    def dataset(self, now: datetime, changed: dict[str, object], removed) -> Dataset:
+        json, put = self.json, {}
+        for key, value in changed.items():
+            text = value if isinstance(value, RawJSON) else RawJSON(dumps(value))
+            if json.get(key) != text:
+                put[key] = text
+        gone = [k for k in removed if k in json and k not in changed]
+        json.update(put)
+        for k in gone:
+            del json[k]
+        base, self.digest = self.digest, patch_digest(self.digest, put, gone)
+        return Dataset(self.name, now, dict(json), digest=self.digest, patch=Patch(base, put, gone))
