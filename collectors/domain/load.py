@@ -213,6 +213,14 @@ class TareaPoints:
             out[other] = self.positions(tree.code_array[tree_pos[other]])
         return out
 
+    def tree_positions(self, tree: Tree) -> np.ndarray:
+        """tree.positions(self.codes), looked up again only for a new tree or new codes (codes
+        are only appended, so their number tells whether they changed)."""
+        got = getattr(self, "_tree_positions", None)
+        if got is None or got[0] is not tree or len(got[1]) != len(self.codes):
+            got = self._tree_positions = (tree, tree.positions(self.codes))
+        return got[1]
+
     def merge_arrays(self, pos: np.ndarray, ts: np.ndarray, upd: np.ndarray, fields: dict[str, np.ndarray]) -> None:
         """`merge` for rows given as arrays: positions here, ts and updated_at (datetime64[us])."""
         if not len(pos):
@@ -265,7 +273,7 @@ def tarea_load_points(points: TareaPoints, tree: Tree, now: datetime, cfg: dict)
     if last_ts is None:
         return tarea_load(pd.DataFrame(columns=["tarea_code", "ts", *TareaPoints.FIELDS]), tree, now, cfg)
     is_tarea = tree.level_numbers == LEVEL_TAREA
-    tpos = tree.positions(points.codes)
+    tpos = points.tree_positions(tree)
     known = tpos >= 0
     cap = np.full(len(points.codes), np.nan)
     tarea_here = known.copy()

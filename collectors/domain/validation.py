@@ -35,7 +35,11 @@ def _is_text(s: pd.Series) -> bool:
 
 def _has_surrogates(s: pd.Series) -> pd.Series:
     if _is_text(s):   # vectorised; the same answer as the per-value check below
-        return s.str.contains(_SURROGATE, regex=True).fillna(False).astype(bool)
+        try:          # strict UTF-8 refuses every surrogate: a clean column is one encode
+            "".join(s.dropna().tolist()).encode("utf-8")
+        except UnicodeEncodeError:
+            return s.str.contains(_SURROGATE, regex=True).fillna(False).astype(bool)
+        return pd.Series(False, index=s.index)
     return s.map(lambda v: isinstance(v, str) and _SURROGATE.search(v) is not None)
 
 

@@ -14,14 +14,17 @@ from collectors.base import FUTURE_TOLERANCE, Collector
 from collectors.domain import load as kpi
 from collectors.domain import validation as v
 from collectors.frames import SeenRows, conflicts_within, typed
-from collectors.publish import Dataset
+from collectors.publish import Dataset, RawJSON
 from collectors.sources.adapter import raw_select
+from sqlalchemy import select, type_coerce
+from sqlalchemy.types import NullType
 from collectors.sources.schema import ami_tarea_load
 from config.limits import limits
 
 SOURCE = "AMI"
 KEY = ["tarea_code", "ts"]
 VALUES = ["active_kw", "apparent_kva", "voltage_min_v", "low_voltage_customers"]
+IDENTITY = [*KEY, "updated_at"]     # a row version: what the overlap re-read is checked on
 KEEP = pd.Timedelta(hours=3)   # the 8-point rule needs 2 h; keep a margin for late rows
 TABLE = "ami_tarea_load"
 
@@ -44,6 +47,9 @@ class SlicedStart:
 
     def advance(self, table_name: str, frame: pd.DataFrame, now: datetime) -> None:
         super().advance(table_name, frame, now)
+        self.advance_slices(table_name)
+
+    def advance_slices(self, table_name: str) -> None:
         newest = getattr(self, "_boot_newest", None)
         if newest is not None:
             old = self.watermarks.get(table_name)
@@ -58,26 +64,62 @@ class AmiCollector(SlicedStart, Collector):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.points = kpi.TareaPoints()
-        self._memo: dict[str, tuple] = {}    # per batch: tree positions, parsed timestamps
+        self._memo: dict[str, tuple] = {}    # per batch: tree positions
+        self._stamps: dict[str, tuple] = {}  # per batch: parsed timestamps (poll to advance)
         self._start_slices()
 
     def poll(self, table) -> pd.DataFrame:
         """Collector.poll in two reads: the overlap window (up to the watermark), then what is
-        newer. The previous quarter carries the watermark stamp, so every poll reads it again
-        (330 k rows at province) only to find it seen; read apart, it is dropped before the new
-        quarter is read, and the two are never in memory together. The same rows as one read."""
+        newer. The previous quarter carries the watermark stamp, so every poll sees it again
+        (330 k rows at province) only to find it seen: the overlap is read as identities only
+        (台区, ts, updated_at) and read in full only if it holds a version not seen before.
+        The same rows as one read.
+
+        A row is known by its version identity (key and updated_at), not by its whole content:
+        a source that rewrites a reading must stamp the new version (a row rewritten in place
+        under the same key and updated_at is the same version; the merge keeps one per key and
+        version anyway)."""
+        self._stamps = {}
+        seen = self._seen.setdefault(table.name, IdentitySeen())
         mark = self.watermarks.get(table.name)
-        if mark is None:
-            return super().poll(table)
-        seen = self._seen.setdefault(table.name, SeenRows())
         u = table.c.updated_at
         stmt = raw_select(table).order_by(u)
-        edge = mark + timedelta(microseconds=1)     # complementary bounds: every row in one read
-        old = self.ctx.source.read(stmt.where((u >= mark - timedelta(seconds=self.overlap_s)) & (u < edge)))
-        old, old_hashes = seen.split(old)
-        new, new_hashes = seen.split(self.ctx.source.read(stmt.where(u >= edge)))
-        self._pending[table.name] = pd.concat([old_hashes, new_hashes]) if len(old_hashes) else new_hashes
-        return pd.concat([old, new], ignore_index=True) if len(old) else new.reset_index(drop=True)
+        old, old_hashes = None, None
+        if mark is not None:
+            edge = mark + timedelta(microseconds=1)     # complementary bounds: every row in one read
+            window = (u >= mark - timedelta(seconds=self.overlap_s)) & (u < edge)
+            ids = self.ctx.source.read(select(*[type_coerce(table.c[c], NullType()).label(c) for c in IDENTITY])
+                                       .where(window))
+            if len(ids) and not seen.seen(identities(ids)).all():   # a late row: the window in full
+                old, old_hashes = seen.split(self.ctx.source.read(stmt.where(window)))
+            del ids
+            stmt = stmt.where(u >= edge)
+        new, new_hashes = seen.split(self.ctx.source.read(stmt))
+        if old is not None and len(old):
+            batch, hashes = pd.concat([old, new], ignore_index=True), np.concatenate([old_hashes, new_hashes])
+        else:
+            batch, hashes = new.reset_index(drop=True), new_hashes
+        self._pending[table.name] = pd.Series(self.stamps(batch, "updated_at").to_numpy(), index=hashes)
+        return batch
+
+    def stamps(self, frame: pd.DataFrame, field: str) -> pd.Series:
+        """v.to_datetime(frame[field]), parsed once per batch (poll, rules, merge, watermark)."""
+        got = self._stamps.get(field)
+        if got is None or got[0] is not frame:
+            got = self._stamps[field] = (frame, v.to_datetime(frame[field]))
+        return got[1]
+
+    def advance(self, table_name: str, frame: pd.DataFrame, now: datetime) -> None:
+        """Collector.advance with the batch's parsed updated_at."""
+        if not frame.empty:
+            stamps = self.stamps(frame, "updated_at")
+            newest = stamps[stamps <= pd.Timestamp(now) + FUTURE_TOLERANCE].max()
+            if pd.notna(newest):
+                old = self.watermarks.get(table_name)
+                newest = newest.to_pydatetime()
+                self.watermarks[table_name] = max(old, newest) if old else newest
+        self._stamps = {}
+        self.advance_slices(table_name)
 
     def collect(self) -> dict[str, pd.DataFrame]:
         if TABLE in self.watermarks:
@@ -89,13 +131,24 @@ class AmiCollector(SlicedStart, Collector):
         start = pd.Timestamp(now - KEEP.to_pytimedelta())
         self.points = kpi.TareaPoints()
         self._start_slices()
+        self._stamps = {}
+        seen, overlap = [], timedelta(seconds=self.overlap_s)
         edge = start.floor(kpi.QUARTER) + kpi.QUARTER
         cut = start
         while edge <= pd.Timestamp(now):
             part = self.ctx.source.read_table(ami_tarea_load, (t >= cut.to_pydatetime()) & (t < edge.to_pydatetime()))
             self._absorbed_slice(part, self._absorb(part, now), now)
+            # the slices' versions are seen, as far as the next poll's overlap can reach
+            seen.append(pd.Series(self.stamps(part, "updated_at").to_numpy(), index=identities(part)))
+            if self._boot_newest is not None:
+                horizon = pd.Timestamp(self._boot_newest - overlap)
+                seen = [h[~(h < horizon)] for h in seen]
             cut, edge = edge, edge + kpi.QUARTER
-        return {TABLE: self.ctx.source.read_table(ami_tarea_load, t >= cut.to_pydatetime())}  # open-ended
+        last = self.ctx.source.read_table(ami_tarea_load, t >= cut.to_pydatetime())   # open-ended
+        seen.append(pd.Series(self.stamps(last, "updated_at").to_numpy(), index=identities(last)))
+        self._seen[TABLE] = IdentitySeen()
+        self._pending[TABLE] = pd.concat(seen)
+        return {TABLE: last}
 
     def rules(self, now: datetime) -> list[v.Rule]:
         """The checks, in this order; the 台区 look-ups and timestamp parses of a batch are done
@@ -119,8 +172,7 @@ class AmiCollector(SlicedStart, Collector):
 
         def stamp(field):                 # = v.timestamp(field, latest), keeping the parse
             def broken(df):
-                ts = v.to_datetime(df[field])
-                self._memo[field] = (df, ts)
+                ts = self.stamps(df, field)
                 return ts.isna() | (ts < v.EARLIEST) | (ts > latest)
             return v.Rule(field, "timestamp", broken)
 
@@ -138,11 +190,8 @@ class AmiCollector(SlicedStart, Collector):
             self._memo["pos"] = got
         return got[1]
 
-    def _parsed(self, field: str, raw: pd.DataFrame, good: pd.DataFrame, at: np.ndarray) -> np.ndarray:
-        got = self._memo.get(field)
-        if got is not None and got[0] is raw:
-            return got[1].to_numpy(dtype="datetime64[us]")[at]
-        return v.to_datetime(good[field]).to_numpy(dtype="datetime64[us]")
+    def _parsed(self, field: str, raw: pd.DataFrame, at: np.ndarray) -> np.ndarray:
+        return self.stamps(raw, field).to_numpy(dtype="datetime64[us]")[at]
 
     def _absorb(self, raw: pd.DataFrame, now: datetime) -> list[dict]:
         self._memo = {}
@@ -152,7 +201,7 @@ class AmiCollector(SlicedStart, Collector):
                 return rejects
             at = raw.index.get_indexer(good.index)        # good rows' places in the batch
             pos = self._tree_positions(raw)[at]
-            ts, upd = self._parsed("ts", raw, good, at), self._parsed("updated_at", raw, good, at)
+            ts, upd = self._parsed("ts", raw, at), self._parsed("updated_at", raw, at)
         finally:
             self._memo = {}
         fields = {f: pd.to_numeric(good[f], errors="coerce").to_numpy(dtype="float64")
@@ -185,11 +234,13 @@ class AmiCollector(SlicedStart, Collector):
         codes = per_node.index.to_numpy()[keep].tolist()
         lists = {c: a[keep].tolist() for c, a in cols.items()}
         totals = total[keep].tolist()
-        entries = {code: {"heavy_tareas": h, "overload_tareas": o, "low_voltage_customers": lv,
-                          "tareas_reporting": r, "tareas_total": t}
-                   for code, h, o, lv, r, t in zip(codes, lists["heavy_tareas"], lists["overload_tareas"],
-                                                   lists["low_voltage_customers"], lists["tareas_reporting"],
-                                                   totals)}
+        # as JSON text, column-wise: what publish.dumps writes for the dict of these five ints
+        template = ('{"heavy_tareas":%d,"overload_tareas":%d,"low_voltage_customers":%d,'
+                    '"tareas_reporting":%d,"tareas_total":%d}')
+        entries = {code: RawJSON(template % tuple(values))
+                   for code, *values in zip(codes, lists["heavy_tareas"], lists["overload_tareas"],
+                                            lists["low_voltage_customers"], lists["tareas_reporting"],
+                                            totals)}
         last = self.points.last_ts()
         return [Dataset("ami", last.to_pydatetime() if last is not None else now, entries)]
 
@@ -204,3 +255,30 @@ def newest_write(frame: pd.DataFrame, now: datetime, old: datetime | None) -> da
         return old
     newest = newest.to_pydatetime()
     return max(old, newest) if old else newest
+
+
+class IdentitySeen(SeenRows):
+    """SeenRows keyed by version identity (台区, ts, updated_at): see AmiCollector.poll."""
+
+    def seen(self, hashes: np.ndarray) -> np.ndarray:
+        return pd.Index(hashes).isin(self.hashes.index)
+
+    def split(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """The rows whose version was not seen before, and their identities."""
+        if frame.empty:
+            return frame, np.empty(0, dtype="uint64")
+        hashes = identities(frame)
+        fresh = ~self.seen(hashes)
+        return (frame if fresh.all() else frame[fresh]), hashes[fresh]
+
+
+def identities(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash per row of its identity columns, from their text (equal values in a str
+    or an object column hash alike; a missing value is its own text)."""
+    h = np.zeros(len(frame), dtype="uint64")
+    for c in IDENTITY:
+        s = frame[c]
+        text = (s.to_numpy(dtype=object, na_value="\x00") if isinstance(s.dtype, pd.StringDtype)
+                else s.astype("string").fillna("\x00").to_numpy(dtype=object))
+        h = (h ^ pd.util.hash_array(text, categorize=False)) * np.uint64(1099511628211)
+    return h
