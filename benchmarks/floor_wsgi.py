@@ -1,9 +1,10 @@
 """The floor-ratio harness, NOT shipped: the production WSGI app (dashboard.wsgi:server) with one
 extra bare route in the same Flask server, /bench/floor, that answers with a single Redis GET of
 the bytes the versions tick last sent (ratios_web.py stores them under FLOOR_KEY). The tick and
-the floor then differ only in the tick's own work: the same gunicorn, Flask, socket and Redis.
+the floor then differ only in the tick's own work: the same web server (granian, as app.py runs it),
+Flask, scope guard, socket and Redis.
 
-    REDIS_URL=redis://127.0.0.1:PORT/0 gunicorn benchmarks.floor_wsgi:server
+    REDIS_URL=redis://127.0.0.1:PORT/0 granian --interface wsgi benchmarks.floor_wsgi:server
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""py-spy on one gunicorn worker while the viewers load runs: where the web tier's time goes.
+"""py-spy on one web worker while the viewers load runs: where the web tier's time goes.
 Writes collapsed stacks (flamegraph input) and prints the functions that hold most samples."""
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 shared and noisy, so both sides of a ratio see the same noise).
 
 - floor ratio: the unchanged tick (/api/v1/versions) against /bench/floor, one Redis GET of the
-  same bytes, in the same gunicorn+Flask server (benchmarks/floor_wsgi.py), same concurrency,
+  same bytes, in the same web server and Flask app (benchmarks/floor_wsgi.py), same concurrency,
   alternating A/B/A/B. Target <= 2x (p95; p50 and CPU per request are printed too).
 - scaling ratio: p95 of the tick at 1,000 viewers against 10 viewers. Target <= 3x.
 - peer ratio: benchmarks/peers/compare.py (CPU per viewer-refresh; p95 at 200 viewers).
@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 import redis
 
 from benchmarks import time_to_glass, wrkload
-from benchmarks.common import (FLOOR_KEY, WALL_TICK_MS, Stack, bench_var, free_port, gunicorn, http_get, kill_tree,
+from benchmarks.common import (FLOOR_KEY, WALL_TICK_MS, Stack, bench_var, free_port, web_server, http_get, kill_tree,
                                print_machine, process_pids, verdict, wait_until)
 from config.settings import web_workers
 
@@ -35,16 +35,16 @@ FLOOR_TARGET, SCALING_TARGET = 2.0, 3.0
 
 def start_harness(stack: Stack, workers: int):
     port = free_port()
-    proc = gunicorn("benchmarks.floor_wsgi:server", port, workers, {"REDIS_URL": stack.redis_url},
+    proc = web_server("benchmarks.floor_wsgi:server", port, workers, {"REDIS_URL": stack.redis_url, **stack.app_env()},
                     stack.var_dir / "harness.log")
-    wait_until(lambda: http_get(f"http://127.0.0.1:{port}/api/v1/versions")[0] == 200, 60, what="the harness")
+    wait_until(lambda: http_get(f"http://127.0.0.1:{port}/login")[0] == 200, 60, what="the harness")
     return proc, port
 
 
 def floor_ratio(stack: Stack, tick: wrkload.Request, viewers: int, seconds: float, rounds: int, workers: int) -> None:
     proc, port = start_harness(stack, workers)
     try:
-        redis.Redis.from_url(stack.redis_url).set(FLOOR_KEY, http_get(f"http://127.0.0.1:{port}/api/v1/versions")[1])
+        redis.Redis.from_url(stack.redis_url).set(FLOOR_KEY, stack.get("/api/v1/versions")[1])
         floor = wrkload.Request("GET", "/bench/floor", tick.headers)
         sides = {"tick": [], "floor": []}
         for _ in range(rounds):
@@ -80,7 +80,7 @@ def scaling_ratio(stack, tick, refresh, share, seconds: float) -> None:
 
 
 def web_ratios(a, parts: set[str]) -> None:
-    stack = Stack(bench_var("ratios", a.scale), scale=a.scale, workers=a.workers)
+    stack = Stack(bench_var("ratios", a.scale), scale=a.scale, workers=a.workers, auth=True)   # kiosk screens
     try:
         stack.wait_live()
         tick, refresh, share = capture_wall(stack, 16)

@@ -20,8 +20,8 @@ from benchmarks.common import pct
 WARMUP = 200
 
 
-def wsgi_app(redis_url: str):
-    os.environ["REDIS_URL"] = redis_url
+def wsgi_app(redis_url: str, env: dict | None = None):
+    os.environ.update(REDIS_URL=redis_url, **(env or {}))
     from dashboard.wsgi import server   # built here, so it reads the REDIS_URL just set
     return server
 
@@ -34,14 +34,17 @@ def call(app, environ: dict) -> tuple[str, int, dict]:
     return seen[0][0], size, seen[0][1]
 
 
-def time_endpoint(redis_url: str, path: str, calls: int = 3000, method: str = "GET", body: str | None = None) -> dict:
+def time_endpoint(redis_url: str, path: str, calls: int = 3000, method: str = "GET", body: str | None = None,
+                  headers: dict | None = None, env: dict | None = None) -> dict:
     """For the tick (a GET), each call holds the ETag of the previous answer, as a screen does, so
-    the figure is the unchanged tick's (a 304) except when the data moved in between."""
+    the figure is the unchanged tick's (a 304) except when the data moved in between. headers:
+    e.g. a kiosk screen's session cookie (with env: the stack's app DB and SECRET_KEY)."""
     import io
 
     from werkzeug.test import EnvironBuilder
-    app = wsgi_app(redis_url)
-    environ = EnvironBuilder(path=path, method=method, data=body,
+    app = wsgi_app(redis_url, env)
+    keep = {k: v for k, v in (headers or {}).items() if k.lower() == "cookie"}
+    environ = EnvironBuilder(path=path, method=method, data=body, headers=keep,
                              content_type="application/json" if body else None).get_environ()
     samples, statuses, etag = [], {}, None
     for i in range(WARMUP + calls):

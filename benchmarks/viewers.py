@@ -1,6 +1,7 @@
-"""Issue 7 item 2: many screens against the production web tier (gunicorn gthread, several workers).
+"""Issue 7 item 2: many screens against the production web tier (app.py's granian, several workers).
 
-Each simulated screen is one wrk connection ticking at the wall's interval (config/wall.yaml).
+Each simulated screen is one wrk connection ticking at the wall's interval (config/wall.yaml), signed
+in with a kiosk token's session cookie as a production wall is (--no-auth: dev mode).
 Every tick is the versions GET a real Chromium sends, holding the ETag of the last answer as the
 page does; a share of ticks (measured in the same browser session) also carries the wall's
 refresh POST, replayed with one dataset (orders) moved. The collectors keep publishing during the
@@ -36,7 +37,7 @@ def capture_wall(stack: Stack, seconds: float) -> tuple[wrkload.Request, wrkload
     """The tick GET and the one-dataset-changed refresh POST of the wall, and refreshes per tick
     (as the session saw it; with no change in the session, one per fastest poll interval)."""
     with capture.browser_page() as page:
-        seen = capture.record(page, f"{stack.base}/wall?kiosk=1", seconds,
+        seen = capture.record(page, stack.entry("/wall?kiosk=1"), seconds,
                               until=lambda c: capture.refreshes(c, '"rendered"', with_content=False))
     ticks, posts = capture.ticks(seen), capture.refreshes(seen, '"rendered"', with_content=False)
     changed = capture.refreshes(seen, '"rendered"')
@@ -70,21 +71,22 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", default="demo")
     ap.add_argument("--var-dir", default=None, help="the source DB's folder (default: reused under /tmp)")
     ap.add_argument("--profile", action="store_true", help="py-spy one worker at the top level")
-    ap.add_argument("--gunicorn-args", default="",
-                    help='extra gunicorn flags via GUNICORN_CMD_ARGS, e.g. "--keep-alive 5" (default: as shipped)')
+    ap.add_argument("--no-auth", action="store_true",
+                    help="dev mode (anonymous screens); default: sign-in required and a kiosk token, as in production")
     a = ap.parse_args(argv)
     levels = [int(x) for x in a.viewers.split(",")]
     var = Path(a.var_dir) if a.var_dir else bench_var("viewers", a.scale)
     print_machine("start")
-    env = {"GUNICORN_CMD_ARGS": a.gunicorn_args} if a.gunicorn_args else {}
-    print(f"web: app.py's gunicorn, {a.workers} workers x 8 threads (gthread) {a.gunicorn_args}".rstrip())
-    stack = Stack(var, scale=a.scale, workers=a.workers, env=env)
+    print(f"web: app.py's granian, {a.workers} workers x 8 threads"
+          + ("; dev mode, anonymous screens" if a.no_auth else "; sign-in required, kiosk-token screens"))
+    stack = Stack(var, scale=a.scale, workers=a.workers, auth=not a.no_auth)
     try:
         stack.wait_live()
         tick, refresh, share = capture_wall(stack, 24)
         print(f"captured from Chromium: tick GET {tick.path}; refresh POST {len(refresh.body)} bytes; "
               f"{share:.2f} refreshes per tick", flush=True)
-        server = time_endpoint(stack.redis_url, "/api/v1/versions", calls=3000)
+        server = time_endpoint(stack.redis_url, "/api/v1/versions", calls=3000, headers=tick.headers,
+                               env=stack.app_env())
         results = []
         for n in levels:     # live: the collectors publish meanwhile, so ticks carry real deltas
             prof = profile_web.start(stack.web_pids()[-1], a.seconds * 0.8, var / "profile.raw") \

@@ -70,9 +70,9 @@ def default_source_url() -> str:
 
 
 def web_workers() -> int:
-    """gunicorn workers: PEAKWATCH_WEB_WORKERS, else gunicorn's own advice of 2 x cores + 1. A render
-    holds its worker's GIL, so the ticks queued behind it in that worker wait: more processes than
-    cores keep a thousand screens' p95 down (2 workers: 307 ms, 4: 68 ms, 6: 45 ms on 2 cores)."""
+    """Web worker processes: PEAKWATCH_WEB_WORKERS, else 2 x cores + 1. A render holds its worker's
+    GIL, so the ticks queued behind it in that worker wait: more processes than cores keep a
+    thousand screens' p95 down (gunicorn, 2 workers: 307 ms, 4: 68 ms, 6: 45 ms on 2 cores)."""
     raw = os.environ.get("PEAKWATCH_WEB_WORKERS")
     return int(raw) if raw else 2 * len(os.sched_getaffinity(0)) + 1
 

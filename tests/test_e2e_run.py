@@ -54,7 +54,7 @@ def test_kill_9_leaves_no_orphans(tmp_path):
         app.wait_live(need=("repair_orders_today",))
         kids = descendants(app.proc.pid)
         names = " ".join(" ".join(k.cmdline()) for k in kids)
-        for expected in ("valkey-server", "simulator", "collectors", "gunicorn"):
+        for expected in ("valkey-server", "simulator", "collectors", "granian"):
             assert expected in names, names
         os.kill(app.proc.pid, signal.SIGKILL)
         app.proc.wait(10)

@@ -218,7 +218,7 @@ def test_kiosk_recovers_from_a_web_server_restart(app):
     with chromium(app.base) as w:
         visit(w, app.base, "/wall")
         w.page.evaluate("window.__sameDocument = true")
-        child(app, "gunicorn").kill()
+        child(app, "granian").kill()
         w.page.wait_for_function("() => (b => b !== null && b.className.includes('pw-banner-down'))(document.getElementById('banner'))",
                                  timeout=30000)
         started = time.monotonic()

@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from app import web_argv
 from collectors.embedded_redis import free_port
 from config import settings as settings_mod
 from dashboard import ids
@@ -58,8 +59,7 @@ def test_web_server_opens_the_app_db_and_never_the_source_db(web_app, settings_e
     source_file = source_url.removeprefix("sqlite:///")
     port = free_port()
     env = dict(os.environ, APP_DB_URL=f"sqlite:///{tmp_path / 'app.db'}")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "dashboard.wsgi:server", "--bind",
-                               f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"], cwd=ROOT, env=env)
+    server = subprocess.Popen(web_argv("127.0.0.1", port, 1), cwd=ROOT, env=env)    # as app.py serves it
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(240):

@@ -1,4 +1,4 @@
-"""Each gunicorn worker is its own process: one whose first request is a script bundle (not the
+"""Each web worker is its own process: one whose first request is a script bundle (not the
 page) must still serve it. Dash registers its bundles while rendering the index page, so the app
 factory renders it once per process."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Issue 7 item 7: Peakwatch against the obvious alternative (peers/overview_sql.py), side by side
 in one run, on the same source database and the same viewer load (N screens ticking every 2 s).
 
-Both servers run at once with the same gunicorn configuration; the load alternates between them
+Both servers run at once with the same web server configuration (app.web_argv); the load alternates between them
 (Peakwatch, peer, Peakwatch, peer, ...) so machine noise falls on both. Per phase: wrk latency,
 CPU seconds of the web processes (psutil), and source-database statements: the peer counts its
 own; Peakwatch's viewers send none (its web tier has no driver), and its collectors' reads are
@@ -21,7 +21,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks import capture, wrkload
-from benchmarks.common import (WALL_TICK_MS, Stack, bench_var, cpu_seconds, free_port, gunicorn, http_get,
+from benchmarks.common import (WALL_TICK_MS, Stack, bench_var, cpu_seconds, free_port, web_server, http_get,
                                kill_tree, print_machine, process_pids, verdict, wait_until)
 from benchmarks.sourcewatch import SourceWatch
 
@@ -31,9 +31,9 @@ DEFAULT_SHARE = WALL_TICK_MS / 5000
 
 def start_peer(db: Path, workers: int) -> tuple:
     port, counts = free_port(), Path(tempfile.mkdtemp(prefix="pw-peer-"))
-    proc = gunicorn("benchmarks.peers.overview_sql:server", port, workers,
+    proc = web_server("benchmarks.peers.overview_sql:server", port, workers,
                     {"SOURCE_DB": str(db), "PEER_COUNT_DIR": str(counts), "PEER_TICK_MS": str(WALL_TICK_MS)},
-                    counts / "gunicorn.log")
+                    counts / "web.log")
     wait_until(lambda: http_get(f"http://127.0.0.1:{port}/")[0] == 200, 60, what="the peer server")
     return proc, port, counts
 

@@ -7,7 +7,7 @@ and the district table. Each worker counts the statements it sent in PEER_COUNT_
 with the refreshes it served, so the benchmark can report source-database queries per minute
 and CPU per refresh actually served (under overload wrk gives up on some that still cost CPU).
 
-    SOURCE_DB=/path/source.db PEER_COUNT_DIR=/tmp/x gunicorn benchmarks.peers.overview_sql:server
+    SOURCE_DB=/path/source.db PEER_COUNT_DIR=/tmp/x granian --interface wsgi benchmarks.peers.overview_sql:server
 """
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def now_iso() -> str:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    # several gunicorn workers share the file: WAL lets readers run beside the one writer
+    # several web workers share the file: WAL lets readers run beside the one writer
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=5000")

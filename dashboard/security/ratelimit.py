@@ -1,4 +1,4 @@
-"""Login rate limit with lockout, kept in the app DB so every gunicorn worker sees every attempt.
+"""Login rate limit with lockout, kept in the app DB so every web worker sees every attempt.
 
 A user name is locked after login_max_failures failed attempts within the window, and a client
 address after login_ip_max_failures (one address guessing many names). The lock lifts when the
