@@ -1,0 +1,64 @@
+"""Topology at province size holds less: the node table drops what no one reads and shares
+repeated text, and the dataset's entries are written from the tree on each pass instead of
+being held. Redis content and the tree's values are what the held-dict build gave."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from collectors.plugins.topology import NodeEntries, TopologyCollector, _num, compact
+from collectors.publish import RawJSON, digest, dumps, encode
+from collectors.publish import Dataset
+from collectors.redis_schema import dataset_key
+from tests.kpi_harness import Harness
+from tests.sourcedata import fmt
+
+NOW = datetime(2026, 7, 15, 14, 0)
+
+
+def held_entries(nodes: pd.DataFrame) -> dict:
+    """The entries as TopologyCollector built and held them before (a dict of JSON text)."""
+    def column(name):
+        values = nodes[name]
+        return values.astype(object).where(values.notna(), None).tolist()
+    entries = {}
+    for code, name, level, parent, area, customers, lon, lat in zip(
+            nodes.index.tolist(), column("name"), column("level"), column("parent_code"),
+            column("area_type"), column("customers"), column("lon"), column("lat")):
+        entries[code] = RawJSON(dumps({"code": code, "name": name, "level": level, "parent_code": parent,
+                                       "area_type": area, "customers": int(customers),
+                                       "lon": _num(lon), "lat": _num(lat)}))
+    parents = nodes["parent_code"].dropna()
+    for parent, kids in parents.groupby(parents).groups.items():
+        entries[f"children:{parent}"] = RawJSON(dumps(sorted(kids)))
+    entries["roots"] = sorted(nodes.index[nodes["level"] == "city"])
+    return entries
+
+
+def test_redis_holds_what_the_held_dict_wrote(settings_env, source_url, redis_client):
+    with sqlite3.connect(source_url.removeprefix("sqlite:///")) as conn:   # a node without capacity or place
+        conn.execute("UPDATE grid_node SET lon = NULL, capacity_kva = NULL, updated_at = ? WHERE code = ?",
+                     (fmt(NOW - timedelta(minutes=1)), "PC01S01F001T002"))
+    h = Harness(redis_client, [TopologyCollector], NOW).run()
+    nodes = h.ctx.tree.nodes
+    want = encode(Dataset("topology", NOW, held_entries(nodes)))
+    got = redis_client.hgetall(dataset_key("topology"))
+    assert got == want and len(got) > 20
+    ds = h.runners[0].collector.datasets(NOW)[0]
+    assert isinstance(ds.entries, NodeEntries) and len(ds.entries) == len(want)
+    assert set(ds.entries) == set(want) and ds.entries["PC01"] == want["PC01"]
+    assert ds.digest == digest(Dataset("topology", NOW, held_entries(nodes)))
+
+
+def test_compact_nodes_keep_values_and_types(settings_env, source_url, redis_client):
+    raw = pd.read_sql("SELECT * FROM grid_node", sqlite3.connect(source_url.removeprefix("sqlite:///")))
+    raw = raw.astype({c: "str" for c in ("name", "level", "parent_code", "area_type")}).set_index("code")
+    small = compact(raw)
+    pd.testing.assert_frame_equal(small, raw.drop(columns=["updated_at"]))
+    levels = small["level"].to_numpy(dtype=object)
+    assert all(v is levels[0] for v in levels[small["level"] == levels[0]])       # one object each
+    parents = small["parent_code"].dropna()
+    codes = dict(zip(small.index.tolist(), small.index.to_numpy(dtype=object)))
+    assert all(p is codes[p] for p in parents.to_numpy(dtype=object))
