@@ -20,12 +20,13 @@ in config/limits.yaml `audit`, definitions in docs/kpis.md]:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from collectors.domain.intervals import island_ids
-from collectors.domain.tree import Tree
+from collectors.domain.tree import LEVELS, Tree
 
 FLAGS = ("unreported", "late", "wrong_scope", "wrong_customers", "stale_etr")
 CASE_COLUMNS = ["case_id", "start", "end", "ongoing", "kind", "equipment", "episodes", "duration_min",
@@ -122,13 +123,18 @@ def _event_rows(dev: pd.DataFrame, device, code_col: str, off: str, on: str, ep:
 
 def match(eps: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
     """Episode id → the matched OMS outage id (nearest start within the window)."""
-    live = outages[outages["status"] != "cancelled"]
-    keys = pd.concat([live[["outage_id", "equipment_code"]].set_axis(["outage_id", "key"], axis=1),
-                      scope[["outage_id", "tarea_code"]].set_axis(["outage_id", "key"], axis=1)])
-    keys = keys.merge(live[["outage_id", "start_at", "reported_at"]], on="outage_id").drop_duplicates()
     ep_keys = pd.concat([eps[["ep_id", "equipment", "start"]].set_axis(["ep_id", "key", "start"], axis=1),
                          eps.loc[eps["kind"] == "tarea", ["ep_id", "feeder_code", "start"]]
                          .set_axis(["ep_id", "key", "start"], axis=1)])
+    # only the outages and scope rows on one of these keys can match (a few episodes are matched
+    # again each cycle against every outage of the window)
+    wanted = pd.unique(ep_keys["key"].to_numpy())
+    live = outages[outages["status"] != "cancelled"]
+    keys = pd.concat([live.loc[live["equipment_code"].isin(wanted), ["outage_id", "equipment_code"]]
+                      .set_axis(["outage_id", "key"], axis=1),
+                      scope.loc[scope["tarea_code"].isin(wanted), ["outage_id", "tarea_code"]]
+                      .set_axis(["outage_id", "key"], axis=1)])
+    keys = keys.merge(live[["outage_id", "start_at", "reported_at"]], on="outage_id").drop_duplicates()
     cand = ep_keys.merge(keys, on="key")
     cand["gap"] = (cand["start_at"] - cand["start"]).abs()
     cand = cand[cand["gap"] <= window].sort_values(["gap", "reported_at", "outage_id"])
@@ -206,9 +212,12 @@ def _scope_checks(eps, observed, report, scope, tree, tolerance) -> pd.DataFrame
     differ = (pairs["seen"].isna() | pairs["told"].isna()).groupby(pairs["case_id"]).sum()
     out = pd.DataFrame(index=report.index)
     out["observed_tareas"] = obs_tareas.reindex(out.index).fillna(0).astype("int64")
-    out["reported_tareas"] = reported.groupby("outage_id")["tarea_code"].nunique().reindex(out.index)
-    out["observed_customers"] = obs_customers.where(all_whole).reindex(out.index)
-    out["reported_customers"] = report["customers"]
+    # float64 whatever the cases at hand (a count is NaN where nothing was reported or seen
+    # whole), so that cases derived in parts join into what one derivation gives
+    out["reported_tareas"] = reported.groupby("outage_id")["tarea_code"].nunique().reindex(out.index) \
+        .astype("float64")
+    out["observed_customers"] = obs_customers.where(all_whole).reindex(out.index).astype("float64")
+    out["reported_customers"] = report["customers"].astype("float64")
     out["wrong_scope"] = (differ.reindex(out.index) / out["observed_tareas"].where(out["observed_tareas"] > 0)
                           > tolerance).fillna(False)
     off = (out["reported_customers"] - out["observed_customers"]).abs() / out["observed_customers"].where(
@@ -245,6 +254,73 @@ def audit_base(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], outages: 
     base = case_base(eps, observed, matched, outages, scope, tree, cfg)
     events = events.assign(case_id=events["ep_id"].map(matched).fillna(events["ep_id"]))
     return base, events.drop(columns="ep_id")
+
+
+class Base(NamedTuple):
+    """The audit's clock-independent part kept between cycles: the cases' base (`case_base`,
+    indexed by case_id in order; None when there is no episode) and, per episode (index ep_id),
+    its feeder and the case it belongs to."""
+    cases: pd.DataFrame | None
+    episodes: pd.DataFrame
+
+
+def update_base(prev: Base | None, found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+                outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, cfg: dict,
+                feeders=None) -> tuple[Base, set | None]:
+    """`prev` brought up to date with `found` (the episodes) and the OMS frames, and the ids of
+    the cases whose base was derived again (None: all of them).
+
+    `feeders` are the feeders whose episodes, or the OMS outages on whose keys (equipment or
+    scope 台区), changed since `prev` (None: derive everything). Every key of an episode lies in
+    its own feeder, so only the episodes of those feeders can match another outage; a case is
+    derived again, with all its episodes, when it had or gets an episode there."""
+    window = pd.Timedelta(minutes=cfg["match_window_minutes"])
+    eps, observed, _ = found
+    if prev is None or feeders is None or prev.cases is None or eps.empty:
+        if eps.empty:
+            return Base(None, pd.DataFrame({"feeder_code": [], "case_id": []})), None
+        matched = match(eps, outages, scope, window)
+        cases = case_base(eps, observed, matched, outages, scope, tree, cfg).sort_index()
+        return Base(cases, _episode_cases(eps, matched)), None
+    feeders = list(feeders)
+    if not feeders:
+        return prev, set()
+    old = prev.episodes
+    was_there = old["feeder_code"].isin(feeders)
+    there = eps[eps["feeder_code"].isin(feeders)]
+    fresh = _episode_cases(there, match(there, outages, scope, window))
+    kept = old[~was_there]
+    episodes_now = pd.concat([kept, fresh]) if len(fresh) else kept
+    touched = set(old.loc[was_there, "case_id"]) | set(fresh["case_id"])
+    theirs = episodes_now[episodes_now["case_id"].isin(touched)]
+    rows = eps[eps["ep_id"].isin(theirs.index)]
+    parts = [prev.cases[~prev.cases.index.isin(touched)]]
+    if len(rows):
+        parts.append(case_base(rows, observed[observed["ep_id"].isin(theirs.index)], theirs["case_id"],
+                               outages, scope, tree, cfg))
+    parts = [p for p in parts if len(p)]
+    cases = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0] if parts else None
+    return Base(cases, episodes_now), touched
+
+
+def _episode_cases(eps: pd.DataFrame, matched: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"feeder_code": eps["feeder_code"].to_numpy(),
+                         "case_id": eps["ep_id"].map(matched).fillna(eps["ep_id"]).to_numpy()},
+                        index=pd.Index(eps["ep_id"].to_numpy()))
+
+
+def case_events(events: pd.DataFrame, base: Base, cases) -> pd.DataFrame:
+    """The events behind the given cases, with their case_id (EVENT_COLUMNS)."""
+    eps = base.episodes[base.episodes["case_id"].isin(list(cases))]
+    rows = events[events["ep_id"].isin(eps.index)]
+    return rows.assign(case_id=rows["ep_id"].map(eps["case_id"]).to_numpy()).drop(columns="ep_id")
+
+
+def feeders_of(codes, tree: Tree) -> set:
+    """The feeders at or above the given nodes (none for a node above the feeder level or
+    outside the tree)."""
+    feeder = tree.ancestors["feeder"].reindex(pd.unique(pd.Series(codes, dtype=object).to_numpy()))
+    return set(feeder.dropna().tolist())
 
 
 def audit_at(based: tuple[pd.DataFrame | None, pd.DataFrame], now: datetime, cfg: dict
@@ -287,6 +363,49 @@ def month_rollup(leaf: pd.DataFrame, tree: Tree) -> pd.DataFrame:
     per_node["timeliness"] = per_node["on_time"] / must
     per_node["accuracy"] = per_node["accurate"] / per_node["reported"].where(per_node["reported"] > 0)
     return per_node
+
+
+MONTH_COUNTS = ["must_report", "reported", "on_time", "accurate", "irregular", *FLAGS]
+
+
+class NodeSums:
+    """Per tree node, the sums of integer leaf columns over the equipment at or below it (what
+    `tree.rollup(..., upto="tarea")` gives), kept up to date from the leaf sums per equipment:
+    only what changed at an equipment is added to its ancestors."""
+
+    def __init__(self, tree: Tree, columns: list[str]):
+        self.tree, self.columns = tree, list(columns)
+        self.values = np.zeros((len(tree.nodes), len(self.columns)), dtype="int64")
+        self.leaf = pd.DataFrame({c: pd.Series(dtype="int64") for c in self.columns})
+
+    def update(self, leaf: pd.DataFrame) -> np.ndarray:
+        """Take `leaf` (sums per equipment code, the index) as the new leaf values; returns the
+        positions of the nodes whose sums may have changed."""
+        leaf = leaf[self.columns].astype("int64")
+        codes = self.leaf.index.union(leaf.index)
+        delta = leaf.reindex(codes, fill_value=0) - self.leaf.reindex(codes, fill_value=0)
+        delta = delta[(delta.to_numpy() != 0).any(axis=1)]
+        self.leaf = leaf
+        at = self.tree.positions(delta.index)
+        known = at >= 0                  # a code outside the tree counts nowhere
+        at, d = at[known], delta.to_numpy()[known]
+        touched = []
+        for level in LEVELS:
+            anc = self.tree.ancestor_positions[level][at]
+            has = anc >= 0
+            np.add.at(self.values, anc[has], d[has])
+            touched.append(anc[has])
+        return np.unique(np.concatenate(touched)) if touched else np.array([], dtype="int64")
+
+    def frame(self, positions: np.ndarray) -> pd.DataFrame:
+        """The month figures of these nodes as `month_rollup` gives them (counts and rates)."""
+        per_node = pd.DataFrame(self.values[positions], columns=self.columns,
+                                index=pd.Index(self.tree.code_array[positions], dtype=object))
+        must = per_node["must_report"].where(per_node["must_report"] > 0)
+        per_node["completeness"] = per_node["reported"] / must
+        per_node["timeliness"] = per_node["on_time"] / must
+        per_node["accuracy"] = per_node["accurate"] / per_node["reported"].where(per_node["reported"] > 0)
+        return per_node
 
 
 def findings(c: pd.DataFrame) -> pd.DataFrame:

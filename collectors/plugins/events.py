@@ -16,8 +16,9 @@ from collectors.base import Collector
 from collectors.domain import audit as kpi
 from collectors.domain import validation as v
 from collectors.domain.lists import head_per_node, json_records
+from collectors.domain.tree import LEVELS
 from collectors.frames import conflicts_within, typed
-from collectors.publish import Dataset, RawJSON, dumps
+from collectors.publish import Dataset, Patch, RawJSON, dumps, patch_digest
 from collectors.sources.schema import ami_power_event, scada_breaker_event
 from config.limits import limits
 
@@ -42,15 +43,22 @@ class EventsCollector(Collector):
         self._episodes_version = -1
         self._episodes_tree = None
         self._dirty: set[str] | None = set()   # feeders whose events changed since the episodes
-        self._base = None                 # the audit's clock-independent part (kpi.audit_base)
-        self._base_inputs = None          # (episodes version, outages, scope, tree) it was built from
+        self._base: kpi.Base | None = None    # the audit's clock-independent part, per case
+        self._base_dirty: set[str] | None = None   # feeders to derive again in it (None: all)
+        self._oms = None                  # the OMS log (outages.OutagesLog) the base was built on
+        self._base_tree = None
+        self._stale: set | None = None    # cases whose evidence, report or base changed (None: all)
         self._tripped_version = -1
         self._memo: dict[str, tuple] = {}  # per-cycle results kept while their inputs are equal
-        self._evidence: dict[str, tuple] = {}   # case_id -> (event records, count), for self._base
-        self._evidence_of = None          # the events frame self._evidence was taken from
-        self._reports: dict[str, dict | None] = {}   # outage_id -> report record, for self._reports_of
-        self._reports_of = None
-        self._record_json: dict[str, tuple[dict, str]] = {}   # case_id -> (listed record, its JSON)
+        self._evidence: dict[str, tuple] = {}   # case_id -> (event records, count)
+        self._reports: dict[str, dict | None] = {}   # outage_id -> report record
+        self._texts: dict[str, str] = {}    # case_id -> its listed finding's JSON
+        self._shown: pd.DataFrame | None = None   # the listed findings' flags and ongoing, last cycle
+        self._sums: dict[str, kpi.NodeSums] = {}   # month counts and pending per node
+        self._month_text: dict[str, str] = {}
+        self._entries: dict[str, RawJSON] = {}     # node -> its published entry
+        self._heads_now: dict[str, list] = {}
+        self._dataset: Dataset | None = None       # the last one handed out (a patch's base)
 
     def collect(self) -> dict[str, pd.DataFrame]:
         since = self.ctx.clock.now() - timedelta(days=limits()["audit"]["events_days"])
@@ -61,9 +69,12 @@ class EventsCollector(Collector):
     def rules(self, name: str, now: datetime) -> list[v.Rule]:
         _, _, code_col, level, kinds = TABLES[name]
         latest = now + timedelta(minutes=5)
+        # the level's codes as an Index kept per tree: its hash table is built once, not per poll
+        codes = self.tree.memo(("codes", level), lambda: pd.Index(self.tree.codes(level), dtype=object))
         rules = [*v.required("event_id", code_col, "event", "ts", "updated_at"), v.text("event_id", 40),
-                 v.known_code(code_col, self.tree.codes(level)), v.one_of("event", kinds),
-                 v.timestamp("ts", latest), v.timestamp("updated_at", latest)]
+                 v.Rule(code_col, "known_code",
+                        lambda df: df[code_col].notna() & (codes.get_indexer(df[code_col].astype(object)) < 0)),
+                 v.one_of("event", kinds), v.timestamp("ts", latest), v.timestamp("updated_at", latest)]
         if name == "ami_power_event":
             rules += [v.one_of("device", DEVICES),
                       v.Rule("meter_id", "required_for_meter",
@@ -82,16 +93,28 @@ class EventsCollector(Collector):
                                     rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
             good, state = good[~conflict], self.events[name]
             if len(good):
-                replaced = state[state["event_id"].isin(good["event_id"])] if not state.empty else state
-                self._touch(name, good, replaced)
-                both = pd.concat([state, good], ignore_index=True) if not state.empty else good
-                state = both.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
+                # newest version per event wins; at an equal updated_at the row read last
+                good = good.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
+                if state.empty:
+                    state = good.reset_index(drop=True)
+                    self._touch(name, good)
+                else:
+                    hit = state["event_id"].isin(good["event_id"]).to_numpy()
+                    before = state.loc[hit, ["event_id", "updated_at"]].set_index("event_id")["updated_at"]
+                    prev = before.reindex(good["event_id"]).to_numpy()
+                    wins = good[~(good["updated_at"].to_numpy() < prev)]   # NaT (new) compares False
+                    if len(wins):
+                        out = hit & state["event_id"].isin(wins["event_id"]).to_numpy()
+                        self._touch(name, wins, state[out])
+                        state = pd.concat([state[~out], wins], ignore_index=True)
+            elif not len(state.columns):
+                state = good.reset_index(drop=True)   # no rows yet, but the table's columns
             if not state.empty:
-                expired = state["ts"] < horizon
-                if len(good) or expired.any():
+                expired = (state["ts"] < horizon).to_numpy()
+                if expired.any():
                     self._touch(name, state[expired])
                     state = state[~expired].reset_index(drop=True)
-            if len(good) or len(state) != len(self.events[name]):
+            if state is not self.events[name]:
                 self._events_version += 1
             self.events[name] = state
             rejects += bad
@@ -113,73 +136,85 @@ class EventsCollector(Collector):
             self._dirty.update(feeders.unique().tolist())
 
     def datasets(self, now: datetime) -> list[Dataset]:
-        outages, scope = self.ctx.frames.get("outages.outages"), self.ctx.frames.get("outages.scope")
-        if outages is None or scope is None:
+        log = self.ctx.frames.get("outages.log")
+        if log is None:
             raise OmsNotLoaded("OMS outages not loaded yet: the audit waits for the outages collector")
         cfg = limits()["audit"]
         breaker, ami = self.events["scada_breaker_event"], self.events["ami_power_event"]
-        cases, events = self._audit(breaker, ami, outages, scope, now, cfg)
+        self._update_base(breaker, ami, log, now, cfg)
         if self._tripped_version != self._events_version:
             self.ctx.frames["events.tripped"] = self._tripped(breaker)
             self._tripped_version = self._events_version
-        months, rates_index = self._month(cases, now)
-        found = kpi.findings(cases).reset_index(drop=True)
+        base = self._base.cases if self._base is not None else None
+        cases = kpi.case_flags(base, now, cfg) if base is not None else kpi._empty_cases()
+        stale, self._stale = self._stale, set()
+        if stale is None:
+            self._evidence, self._reports, self._texts = {}, {}, {}
+        else:
+            for case in stale:
+                self._evidence.pop(case, None)
+                self._reports.pop(case, None)
+        found = kpi.findings(cases)
+        found.index = pd.Index(found["case_id"].to_numpy(), dtype=object)
         heads = self._heads(found, cfg)
-        shown = found.loc[sorted({label for labels in heads.values() for label in labels})]
-        records = dict(zip(shown.index, json_records(self._listing(shown, events, outages, cfg))))
-        texts = self._record_texts(records)
-        month_texts = self._month_texts(months)
-        waiting = self._waiting(cases, rates_index)
-        # each entry is {"month": ..., "pending": ..., "findings": [...]} as publish.dumps writes
-        # it, assembled from the parts' JSON, each serialised only when it changed
-        entries = {code: RawJSON(f'{{"month":{month_texts[code]},"pending":{waiting[code]},"findings":['
-                                 + ",".join([texts[label] for label in heads.get(code, ())]) + "]}")
-                   for code in rates_index}
-        return [Dataset("audit", now, entries)]
+        changed_texts = self._record_texts(found, heads, log.outages, stale, cfg)
+        month_nodes, pending_nodes, index_in, index_out = self._node_sums(cases, now)
+        return [self._publish(now, heads, changed_texts, month_nodes, pending_nodes, index_in, index_out)]
 
-    def _record_texts(self, records: dict) -> dict:
-        """Each listed finding's JSON, serialised again only when its record changed."""
-        cache, kept = self._record_json, {}
-        texts = {}
-        for label, record in records.items():
-            case = record["case_id"]
-            old = cache.get(case)
-            if old is None or old[0] != record:
-                old = (record, dumps(record))
-            kept[case] = old
-            texts[label] = old[1]
-        self._record_json = kept
-        return texts
+    # -- the clock-independent base -------------------------------------------------------------
 
-    def _month_texts(self, months: dict) -> dict:
-        memo = self._memo.get("month_texts")
-        if memo is None or memo[0] is not months:
-            memo = self._memo["month_texts"] = (months, {code: dumps(m) for code, m in months.items()})
-        return memo[1]
+    def _update_base(self, breaker, ami, log, now, cfg) -> None:
+        """Episodes are derived again only for the feeders whose events changed; cases only where
+        those episodes or the OMS outages on their keys changed."""
+        tree = self.tree
+        if breaker.empty and ami.empty:
+            self._episodes, self._dirty, self._base, self._base_dirty = None, set(), None, None
+            self._oms, self._stale = log, None
+            return
+        if self._episodes is None or self._episodes_version != self._events_version \
+                or self._episodes_tree is not tree:
+            window = pd.Timedelta(minutes=cfg["match_window_minutes"])
+            if self._episodes is None or self._dirty is None or self._episodes_tree is not tree:
+                self._episodes = kpi.episodes(breaker, ami, tree, now, window)
+                self._base_dirty = None
+            elif self._dirty:   # episodes never span feeders: derive those of the touched ones only
+                feeders = list(self._dirty)
+                parent = tree.nodes["parent_code"]
+                fresh = kpi.episodes(breaker[breaker["feeder_code"].isin(feeders)],
+                                     ami[ami["tarea_code"].map(parent).isin(feeders)], tree,
+                                     now, window)
+                self._episodes = kpi.replace_feeders(self._episodes, fresh, feeders)
+                if self._base_dirty is not None:
+                    self._base_dirty.update(feeders)
+            self._episodes_version, self._episodes_tree, self._dirty = self._events_version, tree, set()
+        if self._base is None or self._base_tree is not tree or self._oms is None:
+            self._base_dirty = None
+        elif log is not self._oms:
+            ids = log.changed_since(self._oms.revision)
+            if ids is None:
+                self._base_dirty = None
+            elif ids and self._base_dirty is not None:
+                ids = list(ids)
+                codes = [o.loc[o["outage_id"].isin(ids), "equipment_code"] for o in (self._oms.outages, log.outages)]
+                codes += [s.loc[s["outage_id"].isin(ids), "tarea_code"] for s in (self._oms.scope, log.scope)]
+                self._base_dirty.update(kpi.feeders_of(pd.concat(codes, ignore_index=True), tree))
+                self._note_stale(ids)
+        if self._base_dirty is None or self._base_dirty:
+            self._base, touched = kpi.update_base(self._base, self._episodes, log.outages, log.scope, tree,
+                                                  cfg, self._base_dirty)
+            self._note_stale(touched)
+        self._oms, self._base_tree, self._base_dirty = log, tree, set()
 
-    def _month(self, cases: pd.DataFrame, now: datetime) -> tuple[dict, pd.Index]:
-        """The month's rates per node, rolled up again only when the month's decided cases changed."""
-        leaf = kpi.month_leaf(cases, now)
-        memo = self._memo.get("month")
-        if memo is None or memo[1] is not self.tree or not memo[0].equals(leaf):
-            rates = kpi.month_rollup(leaf, self.tree)
-            memo = self._memo["month"] = (leaf, self.tree, _months(rates), rates.index)
-        return memo[2], memo[3]
+    def _note_stale(self, cases) -> None:
+        if cases is None:
+            self._stale = None
+        elif self._stale is not None:
+            self._stale.update(cases)
 
-    def _waiting(self, cases: pd.DataFrame, index: pd.Index) -> dict:
-        """Pending audited cases per node (0 where none), again only when they changed."""
-        pending = cases[cases["pending"]].groupby("equipment").size().rename("pending") \
-            .rename_axis("code").reset_index()
-        memo = self._memo.get("waiting")
-        if memo is None or memo[1] is not self.tree or memo[2] is not index or not memo[0].equals(pending):
-            waiting = self.tree.rollup(pending, "code", upto="tarea")["pending"] if not pending.empty \
-                else pd.Series()
-            waiting = waiting.reindex(index, fill_value=0).astype("int64").to_dict()
-            memo = self._memo["waiting"] = (pending, self.tree, index, waiting)
-        return memo[3]
+    # -- the listed findings --------------------------------------------------------------------
 
     def _heads(self, found: pd.DataFrame, cfg: dict) -> dict[str, list]:
-        """Labels of the findings listed per node; they depend only on which cases are findings,
+        """Case ids of the findings listed per node; they depend only on which cases are findings,
         their equipment and start."""
         key = found[["case_id", "equipment", "start"]]
         memo = self._memo.get("heads")
@@ -189,53 +224,46 @@ class EventsCollector(Collector):
             memo = self._memo["heads"] = (key, self.tree, heads)
         return memo[2]
 
-    def _audit(self, breaker, ami, outages, scope, now, cfg):
-        """Episodes are derived again only when events arrived; the matching against OMS only
-        when the episodes or the OMS frames changed (the outages collector replaces a frame only
-        when it changed); the time-dependent flags are evaluated every cycle."""
-        if breaker.empty and ami.empty:
-            self._episodes, self._dirty = None, set()
-            return kpi.audit(breaker, ami, outages, scope, self.tree, now, cfg)
-        if self._episodes is None or self._episodes_version != self._events_version:
-            window = pd.Timedelta(minutes=cfg["match_window_minutes"])
-            if self._episodes is None or self._dirty is None or self._episodes_tree is not self.tree:
-                self._episodes = kpi.episodes(breaker, ami, self.tree, now, window)
-            elif self._dirty:   # episodes never span feeders: derive those of the touched ones only
-                feeders = list(self._dirty)
-                parent = self.tree.nodes["parent_code"]
-                fresh = kpi.episodes(breaker[breaker["feeder_code"].isin(feeders)],
-                                     ami[ami["tarea_code"].map(parent).isin(feeders)], self.tree, now, window)
-                self._episodes = kpi.replace_feeders(self._episodes, fresh, feeders)
-            self._episodes_version, self._episodes_tree, self._dirty = self._events_version, self.tree, set()
-        inputs = (self._episodes_version, outages, scope, self.tree)
-        if self._base_inputs is None or any(a is not b for a, b in zip(inputs[1:], self._base_inputs[1:])) \
-                or inputs[0] != self._base_inputs[0]:
-            self._base = kpi.audit_base(self._episodes, outages, scope, self.tree, cfg)
-            self._base_inputs = inputs
-        return kpi.audit_at(self._base, now, cfg)
+    def _record_texts(self, found, heads, outages, stale, cfg) -> set:
+        """Each listed finding's JSON, made again only when it may have changed: a new one, one
+        whose case, evidence or report changed, one still ongoing (its duration moves) and one
+        whose flags moved with the clock. Returns the case ids whose text changed."""
+        ids = sorted({case for cases in heads.values() for case in cases})
+        shown = found.loc[ids]
+        bits = pd.DataFrame({"ongoing": shown["ongoing"].to_numpy(),
+                             "flags": _flag_bits(shown)}, index=shown.index)
+        prev = self._shown
+        if prev is None or stale is None:
+            redo = np.ones(len(ids), dtype=bool)
+        else:
+            was = prev.reindex(shown.index)
+            redo = (bits["ongoing"].to_numpy() | was["flags"].isna().to_numpy()
+                    | (was["flags"].to_numpy() != bits["flags"].to_numpy())
+                    | shown.index.isin(list(stale)))
+        self._shown = bits
+        redo |= ~shown.index.isin(list(self._texts))
+        redo_ids = shown.index[redo]
+        fresh = dict(zip(redo_ids, json_records(self._listing(shown.loc[redo_ids], outages, cfg))))
+        texts, changed = {}, set()
+        for case in ids:
+            old = self._texts.get(case)
+            text = dumps(fresh[case]) if case in fresh else old
+            if text != old:
+                changed.add(case)
+            texts[case] = text
+        self._texts = texts
+        return changed
 
-    @staticmethod
-    def _tripped(breaker: pd.DataFrame) -> pd.DataFrame:
-        if breaker.empty:
-            return pd.DataFrame(columns=["feeder_code", "since"])
-        eps = kpi.device_episodes(breaker, "feeder_code", "trip", "close")
-        open_now = eps[eps["end"].isna()]
-        return pd.DataFrame({"feeder_code": open_now["feeder_code"], "since": open_now["start"]})
-
-    def _listing(self, found: pd.DataFrame, events: pd.DataFrame, outages: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    def _listing(self, found: pd.DataFrame, outages: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         """Each finding with its evidence: the events, and the report (None when absent).
 
-        A case's evidence and report are converted once, and again only when the events frame
-        (a new audit base) or the outages frame is replaced."""
+        A case's evidence and report are converted once, and again only when the case changed."""
         if found.empty:
             return found
-        if self._evidence_of is not events:
-            self._evidence, self._evidence_of = {}, events
-        if self._reports_of is not outages:
-            self._reports, self._reports_of = {}, outages
         missing = [case for case in found["case_id"].unique() if case not in self._evidence]
         if missing:
-            ev = events[events["case_id"].isin(missing)].sort_values(["ts", "event_id"], kind="stable")
+            ev = kpi.case_events(self._episodes[2], self._base, missing) \
+                .sort_values(["ts", "event_id"], kind="stable")
             shown = ev.groupby("case_id").head(cfg["evidence_events"])
             by_case: dict[str, list[dict]] = {case: [] for case in missing}
             for case, record in zip(shown["case_id"], json_records(shown.drop(columns="case_id"))):
@@ -260,6 +288,92 @@ class EventsCollector(Collector):
         out["events_total"] = np.array([n for _, n in evidence], dtype="int64")
         out["report"] = [self._reports[case] for case in out["case_id"]]
         return out
+
+    # -- month figures and pending cases per node -----------------------------------------------
+
+    def _node_sums(self, cases: pd.DataFrame, now: datetime):
+        """The month's counts and the pending cases per node, rolled up from what changed at
+        their equipment only. Returns the nodes whose month figures changed, those whose pending
+        count changed, and the nodes that entered and left the published set."""
+        tree = self.tree
+        month = self._sums.get("month")
+        if month is None or month.tree is not tree:
+            month = self._sums["month"] = kpi.NodeSums(tree, kpi.MONTH_COUNTS)
+            self._sums["pending"] = kpi.NodeSums(tree, ["pending"])
+            self._month_text, self._entries, self._heads_now = {}, {}, {}
+            self._dataset = None           # a new tree: the next dataset goes out whole
+        pending = self._sums["pending"]
+        leaf = kpi.month_leaf(cases, now)
+        month_at = month.update(leaf.groupby("code")[kpi.MONTH_COUNTS].sum())
+        pend = cases.loc[cases["pending"], "equipment"]
+        pending_at = pending.update(pend.groupby(pend).size().to_frame("pending"))
+        listed = month.values[:, 0] > 0
+        if not self._entries:          # a new tree: every node
+            month_at = np.flatnonzero(listed | (tree.level_numbers <= LEVELS.index("station")))
+        in_set = listed[month_at] | (tree.level_numbers[month_at] <= LEVELS.index("station"))
+        codes = tree.code_array[month_at]
+        shown, gone = month_at[in_set], codes[~in_set]
+        texts = _month_texts(month.frame(shown))
+        changed = {code for code, text in texts.items() if self._month_text.get(code) != text}
+        entered = set(texts) - self._month_text.keys()
+        for code in gone:
+            self._month_text.pop(code, None)
+        self._month_text.update(texts)
+        return changed, set(tree.code_array[pending_at]), entered, [c for c in gone if c in self._entries]
+
+    def _publish(self, now, heads, changed_texts, month_nodes, pending_nodes, index_in, index_out) -> Dataset:
+        """The audit dataset: every node's entry {"month", "pending", "findings"} as publish.dumps
+        writes it, assembled again only for the nodes where a part changed, and handed to
+        publish as a patch on the last dataset."""
+        prev_heads, self._heads_now = self._heads_now, heads
+        dirty = set(month_nodes) | set(index_in)
+        dirty.update(node for node in pending_nodes if node in self._month_text)
+        dirty.update(node for node in heads.keys() | prev_heads.keys()
+                     if heads.get(node) != prev_heads.get(node))
+        if changed_texts:
+            dirty.update(node for node, cases in heads.items() if not changed_texts.isdisjoint(cases))
+        pending = self._sums["pending"]
+        dirty = list(dirty)
+        waiting = pending.values[self.tree.positions(dirty), 0].tolist() if dirty else []
+        texts = self._texts
+        changed = {}
+        for node, waits in zip(dirty, waiting):
+            month = self._month_text.get(node)
+            if month is None:
+                continue
+            text = RawJSON(f'{{"month":{month},"pending":{waits},"findings":['
+                           + ",".join([texts[case] for case in heads.get(node, ())]) + "]}")
+            if self._entries.get(node) != text:
+                changed[node] = self._entries[node] = text
+        removed = [node for node in index_out if self._entries.pop(node, None) is not None]
+        last = self._dataset
+        if last is not None and last.digest is not None:
+            digest = patch_digest(last.digest, changed, removed)
+            ds = Dataset("audit", now, dict(self._entries), digest=digest,
+                         patch=Patch(last.digest, changed, removed))
+        else:
+            ds = Dataset("audit", now, dict(self._entries))
+        self._dataset = ds
+        return ds
+
+    @staticmethod
+    def _tripped(breaker: pd.DataFrame) -> pd.DataFrame:
+        if breaker.empty:
+            return pd.DataFrame(columns=["feeder_code", "since"])
+        eps = kpi.device_episodes(breaker, "feeder_code", "trip", "close")
+        open_now = eps[eps["end"].isna()]
+        return pd.DataFrame({"feeder_code": open_now["feeder_code"], "since": open_now["start"]})
+
+
+def _flag_bits(found: pd.DataFrame) -> np.ndarray:
+    bits = np.zeros(len(found), dtype="int64")
+    for i, flag in enumerate(kpi.FLAGS):
+        bits |= found[flag].to_numpy(dtype=bool).astype("int64") << i
+    return bits
+
+
+def _month_texts(rates: pd.DataFrame) -> dict[str, str]:
+    return {code: dumps(m) for code, m in _months(rates).items()}
 
 
 def _months(rates: pd.DataFrame) -> dict[str, dict]:

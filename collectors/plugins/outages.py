@@ -5,6 +5,8 @@ or added in OMS) replaces the old one instead of being merged into it.
 """
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -28,6 +30,28 @@ RETAIN_DAYS = 62   # frequent-outage rule looks back 60 days
 TIMES = ("start_at", "reported_at", "etr", "restored_at", "notice_published_at", "updated_at")
 
 
+LOG_KEPT = 720   # revisions a reader of "outages.log" can lag behind and still catch up
+
+
+@dataclass(frozen=True)
+class OutagesLog:
+    """The OMS frames with what changed in them (shared as "outages.log"): `changes` holds, for
+    each of the last revisions, the outage ids whose row or scope was added, replaced or dropped
+    in it. A reader that last saw revision r reads the ids of every revision after r; when r is
+    older than the first one kept, it must take everything as changed."""
+    revision: int
+    outages: pd.DataFrame
+    scope: pd.DataFrame
+    changes: tuple[tuple[int, frozenset], ...]
+
+    def changed_since(self, revision: int | None) -> set | None:
+        """Outage ids changed after `revision` (None: unknown, take all as changed)."""
+        if revision is None or (self.changes and self.changes[0][0] > revision + 1) \
+                or (not self.changes and self.revision > revision) or revision > self.revision:
+            return None
+        return set().union(*(ids for rev, ids in self.changes if rev > revision))
+
+
 class OutagesCollector(Collector):
     name = "outages"
 
@@ -36,6 +60,12 @@ class OutagesCollector(Collector):
         self.outages = pd.DataFrame()
         self.scope = pd.DataFrame(columns=["outage_id", "tarea_code"])
         self._memo: dict[str, tuple] = {}   # results kept while their inputs are the same
+        self._revision = 0
+        self._changes: deque[tuple[int, frozenset]] = deque(maxlen=LOG_KEPT)
+        self._changed: set = set()          # ids changed in the cycle in progress
+
+    def _note(self, ids) -> None:
+        self._changed.update(ids)
 
     def collect(self) -> dict[str, pd.DataFrame]:
         if "oms_outage" in self.watermarks:
@@ -84,6 +114,7 @@ class OutagesCollector(Collector):
         if not good.empty:
             self.outages = upsert(self.outages, good, "outage_id")
             changed = set(good["outage_id"])
+            self._note(changed)
             kept = self.scope[~self.scope["outage_id"].isin(changed)]
             fresh = scope[scope["outage_id"].isin(changed)][["outage_id", "tarea_code"]].drop_duplicates()
             self.scope = pd.concat([kept, fresh], ignore_index=True)
@@ -97,6 +128,7 @@ class OutagesCollector(Collector):
             return
         keep = (o["start_at"] >= horizon) | o["restored_at"].isna()
         if not keep.all():
+            self._note(o.loc[~keep, "outage_id"])
             self.outages = o[keep]
         in_window = self.scope["outage_id"].isin(self.outages.index)
         if not in_window.all():
@@ -108,6 +140,15 @@ class OutagesCollector(Collector):
             self.outages = typed(empty, times=TIMES, numbers=("customers",))
         self.ctx.frames["outages.outages"] = self.outages
         self.ctx.frames["outages.scope"] = self.scope
+        if self._changed:
+            self._revision += 1
+            self._changes.append((self._revision, frozenset(self._changed)))
+            self._changed = set()
+        log = self.ctx.frames.get("outages.log")
+        if log is None or log.outages is not self.outages or log.scope is not self.scope \
+                or log.revision != self._revision:
+            self.ctx.frames["outages.log"] = OutagesLog(self._revision, self.outages, self.scope,
+                                                        tuple(self._changes))
         cfg = limits()["outages"]
         counts, active_list = self._active(now)
         pairs = reliability.outage_pairs(self.outages, self.scope, self.tree, now, cfg["sustained_minutes"])
