@@ -168,3 +168,119 @@ def test_a_wiped_redis_gets_every_entry_again(settings_env, source_url, redis_cl
     h.at(START + timedelta(minutes=1)).run()
     check(h, orders, START + timedelta(minutes=1))
     assert json.loads(redis_client.hget(dataset_key("orders"), AREAS[0]))["repair_today"] >= 1
+
+
+# --- sensitive orders --------------------------------------------------------------------------
+from collectors.domain import sensitive as sens  # noqa: E402
+from collectors.domain.lists import top_per_node  # noqa: E402
+from collectors.plugins.outages import OutagesCollector  # noqa: E402
+from tests.kpi_harness import insert  # noqa: E402
+
+TAREAS = [f"PC0{d}S0{s}F00{f}T00{t}" for d, s in ((1, 1), (1, 2), (2, 1)) for f in (1, 2) for t in (1, 2, 3)]
+TEXTS = [None, None, None, "家里有老人，请尽快处理", "客户反映本月电费300元，为近12个月平均100元的3.0倍", "示数异常"]
+
+
+def caller_row(rng, no, acc, updated=None):
+    tarea = str(rng.choice(TAREAS[:6])) if rng.random() < 0.7 else str(rng.choice(TAREAS))
+    kind = str(rng.choice(["repair", "repair", "repair", "complaint", "consult"]))
+    r = row(no, tarea, acc, kind=kind, key=rng.random() < 0.05, updated=updated)
+    r.update(customer_id=f"C{rng.integers(0, 25)}", phone=(f"139{rng.integers(0, 15):04d}" if rng.random() < 0.5 else None),
+             subtype=str(rng.choice(["低压故障", "营业", "服务"])), channel=str(rng.choice(["95598", "95598", "12345", "media"])),
+             content=TEXTS[int(rng.integers(0, len(TEXTS)))])
+    return r
+
+
+def outage(oid, tarea, start, restored=None, updated=None):
+    return {"outage_id": oid, "outage_type": "fault", "equipment_type": "tarea", "equipment_code": tarea,
+            "cause": "test", "customers": 10, "start_at": fmt(start), "reported_at": fmt(start), "etr": None,
+            "restored_at": fmt(restored) if restored else None, "notice_published_at": None,
+            "status": "restored" if restored else "active", "updated_at": fmt(updated or restored or start)}
+
+
+def add_outages(url, rows):
+    insert(url, "oms_outage", rows)
+    insert(url, "oms_outage_tarea", [{"outage_id": o["outage_id"], "tarea_code": o["equipment_code"],
+                                      "updated_at": o["updated_at"]} for o in rows])
+
+
+def full_sensitive(h: Harness, collector: OrdersCollector, now: datetime) -> dict[str, str]:
+    """The whole-window computation of the sensitive dataset from the same store."""
+    cfg = limits()["sensitive"]
+    s, tree, frames = collector.store, collector.tree, h.ctx.frames
+    reach = s.accepted_within(now, cfg["window_hours"] + cfg["group_minutes"] / 60)
+    history = reach | s.same_caller(s.accepted_within(now, cfg["window_hours"]))
+    orders = s.frame(rows=np.flatnonzero(history))
+    frequent = frames.get("outages.frequent", pd.DataFrame({"level": []}))["level"]
+    flags = sens.classify(orders, cfg, frequent, frames["outages.outages"], frames["outages.scope"], now)
+    per_node = sens.node_kpis(orders, flags, tree, now, cfg)
+    lists = top_per_node(sens.listing(orders, flags, now, cfg), tree, "tarea_code", cfg["list_levels"],
+                         ["accepted_at", "order_no"], [False, False], cfg["list_top"])
+    return {k: dumps(v) for k, v in sens.payloads(per_node, lists, tree).items()}, per_node
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_running_sensitive_orders_equal_a_full_recomputation_every_cycle(settings_env, source_url, redis_client,
+                                                                         seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    monkeypatch.setitem(limits()["sensitive"], "list_top", 3)      # lists that fill up and shift
+    monkeypatch.setitem(limits()["sensitive"], "group_calls", 3)
+    write(source_url, [caller_row(rng, f"H{i}", START - timedelta(minutes=int(rng.integers(1, 40 * 24 * 60))))
+                       for i in range(150)]
+                      + [caller_row(rng, f"R{i}", START - timedelta(minutes=int(rng.integers(1, 30 * 60))))
+                         for i in range(60)]
+                      # a group of calls from one 台区 (no outage yet), calls from a 台区 soon frequent
+                      + [dict(caller_row(rng, f"G{i}", START - timedelta(hours=2, minutes=10 * i)), tarea_code=TAREAS[2],
+                              order_type="repair") for i in range(4)]
+                      + [dict(caller_row(rng, f"Q{i}", START - timedelta(hours=i + 1)), tarea_code=TAREAS[8])
+                         for i in range(3)])
+    add_outages(source_url, [outage("F1", TAREAS[7], START - timedelta(days=9), START - timedelta(days=9, hours=-2)),
+                             outage("F2", TAREAS[7], START - timedelta(days=3), START - timedelta(days=3, hours=-2)),
+                             outage("A1", TAREAS[1], START - timedelta(hours=3))])
+    h = Harness(redis_client, [TopologyCollector, OutagesCollector, OrdersCollector], START).run()
+    orders = h.runners[2].collector
+
+    def compare(now):
+        want, per_node = full_sensitive(h, orders, now)
+        got = h.client.hgetall(dataset_key("sensitive"))
+        assert set(got) == set(want), (now, set(got) ^ set(want))
+        bad = [k for k in want if got[k] != want[k]]
+        assert not bad, (now, bad[:3], got[bad[0]], want[bad[0]])
+        frame = h.ctx.frames["orders.sensitive"]
+        np.testing.assert_allclose(frame.to_numpy(dtype="float64"),
+                                   per_node.reindex(frame.index)[frame.columns].to_numpy(dtype="float64"))
+
+    compare(START)
+    now, n, known = START, 0, []
+    for cycle in range(30):
+        now += timedelta(seconds=int(rng.integers(60, 400)))
+        new = []
+        for _ in range(int(rng.integers(0, 5)) if cycle != 8 else 0):   # 8: only OMS moves
+            n += 1
+            ahead = timedelta(minutes=3) if rng.random() < 0.1 else -timedelta(seconds=int(rng.integers(0, 50)))
+            new.append(caller_row(rng, f"N{n}", now + ahead, updated=now))
+        write(source_url, new)
+        known += [r for r in new if r["accepted_at"] <= fmt(now)]
+        moves = []
+        for r in rng.permutation(len(known))[:3 if cycle != 8 else 0]:   # a step, a move, another caller, cancelled
+            r = known[r]
+            k = rng.integers(0, 4)
+            change = [dict(status="arrived", arrived_at=fmt(now)), dict(tarea_code=str(rng.choice(TAREAS))),
+                      dict(customer_id=f"C{rng.integers(0, 25)}", phone=None), dict(status="cancelled")][k]
+            r.update(change, updated_at=fmt(now))
+            moves.append(dict(r))
+        write(source_url, moves, update=True)
+        if cycle == 8:     # an outage now covering a 台区 of group calls; another frequent 台区
+            add_outages(source_url, [outage(f"X{t}", t, START - timedelta(hours=30), updated=now) for t in TAREAS[:6]]
+                        + [outage("F3", TAREAS[8], START - timedelta(days=5), START - timedelta(days=5, hours=-1), now),
+                           outage("F4", TAREAS[8], now - timedelta(minutes=30), now - timedelta(minutes=20), now)])
+        if cycle == 12:    # malformed: unknown 台区
+            n += 1
+            write(source_url, [dict(caller_row(rng, f"N{n}", now), tarea_code="NOPE")])
+        h.at(now).run()
+        compare(now)
+        if cycle == 8:
+            assert h.entry("sensitive", TAREAS[8])["reason_frequent_outage"] >= 3
+            assert h.entry("sensitive", "PC")["reason_group_no_outage"] == 0
+        if cycle == 7:
+            assert h.entry("sensitive", "PC")["reason_group_no_outage"] >= 1
+    assert now > START + timedelta(hours=1)

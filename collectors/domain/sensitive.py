@@ -138,6 +138,7 @@ def classify(orders: pd.DataFrame, cfg: dict, frequent: pd.Series, outages: pd.D
             group_candidates.loc[known_outage(group_candidates, outages, scope), "order_no"]),
     }, index=mine.index)
     flags["sensitive"] = flags[list(REASONS)].any(axis=1)
+    flags["group_call"] = group.to_numpy()     # before the outage check (kept by SensitiveState)
     return flags
 
 
@@ -188,3 +189,279 @@ def payloads(per_node: pd.DataFrame, lists: dict[str, list[dict]], tree: Tree,
     rates = [None if r != r else float(r) for r in rate.tolist()]
     return {code: {**dict(zip(names, counts[i])), "sensitive_per_10k": rates[i], "orders": lists.get(code, [])}
             for i, code in enumerate(shown.index)}
+
+
+COUNTS = ["sensitive", "repeat_calls", "media_escalations", *[f"reason_{r}" for r in REASONS]]
+_REPEAT, _SENSITIVE, _GROUP, _MEDIA = 0, 8, 9, 10          # bit positions; reasons at 1..7
+_REASON_BIT = {r: 1 + i for i, r in enumerate(REASONS)}
+_COUNT_BITS = [_SENSITIVE, _REPEAT, _MEDIA, *[_REASON_BIT[r] for r in REASONS]]   # COUNTS' order
+
+
+class SensitiveState:
+    """classify / node_kpis / listing of an OrderStore, kept per cycle at the cost of what moved.
+
+    Each order of the window keeps its reasons as bits. A cycle classifies again only the orders
+    whose inputs may have changed: the versions absorbed since the last cycle, the orders of their
+    callers (account or phone, old and new) and of their 台区 within the group-call reach, orders
+    that came into the window without being classified; the frequent-outage reason when that
+    frame is replaced, the group reason's outage check when the OMS frames are. Per-node counts
+    are running sums (a row's old contribution out, its new one in, orders leaving the window
+    out), and the lists are rebuilt only for the nodes above a row that was or is listed and
+    moved. One instance holds one tree and one generation of the store's rows.
+    """
+
+    def __init__(self, tree: Tree, store, cfg: dict):
+        from collectors.domain.tree import LEVELS
+        self.tree, self.cfg, self.generation = tree, cfg, store.generation
+        self.anc = np.stack([tree.ancestor_positions[lv] for lv in LEVELS], axis=1)
+        self.list_anc = np.stack([tree.ancestor_positions[lv] for lv in cfg["list_levels"]], axis=1)
+        upper = tree.nodes["level"].to_numpy() != "tarea"
+        self.upper = tree.code_order[upper[tree.code_order]]
+        self.slot = np.full(len(tree.nodes), -1, dtype="int64")
+        self.node = np.zeros(0, dtype="int64")
+        self.sums = np.zeros((0, len(COUNTS)), dtype="int64")
+        self.n_slots = 0
+        self._slots(self.upper)
+        self.bits = np.zeros(0, dtype="uint16")       # per store row, its reasons (when known)
+        self.known = np.zeros(0, dtype=bool)
+        self.cbits = np.zeros(0, dtype="uint16")      # what the row counts with (when counted)
+        self.cleaf = np.zeros(0, dtype="int64")
+        self.counted = np.zeros(0, dtype=bool)
+        self.lists: dict[str, str] = {}               # list-level node -> its list as JSON text
+        self.inputs = (None, None, None)              # frequent, outages, scope last used
+        self._changed: list[np.ndarray] = []          # rows written since the last cycle
+        self._old_keys: list[tuple] = []              # their callers' hashes and 台区 before
+        self._lut = (0, np.full(1, -1, dtype="int64"))
+        self.fresh = True
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+    def _slots(self, nodes: np.ndarray) -> np.ndarray:
+        new = np.unique(nodes[self.slot[nodes] < 0])
+        if len(new):
+            n = self.n_slots + len(new)
+            if n > len(self.sums):
+                more = np.zeros((max(n, 2 * len(self.sums), 1024) - len(self.sums), self.sums.shape[1]), "int64")
+                self.sums = np.concatenate([self.sums, more])
+            self.slot[new] = np.arange(self.n_slots, n)
+            self.node = np.concatenate([self.node, new])
+            self.n_slots = n
+        return self.slot[nodes]
+
+    def _grow(self, n: int) -> None:
+        if n > len(self.bits):
+            extra = max(n, 2 * len(self.bits)) - len(self.bits)
+            z = lambda dtype, fill=0: np.full(extra, fill, dtype=dtype)   # noqa: E731
+            self.bits = np.concatenate([self.bits, z("uint16")])
+            self.known = np.concatenate([self.known, z(bool)])
+            self.cbits = np.concatenate([self.cbits, z("uint16")])
+            self.cleaf = np.concatenate([self.cleaf, z("int64", -1)])
+            self.counted = np.concatenate([self.counted, z(bool)])
+
+    def _leaf(self, store, rows: np.ndarray) -> np.ndarray:
+        cats = store._cats["tarea_code"]
+        if self._lut[0] != len(cats):
+            self._lut = (len(cats), np.append(self.tree.positions(cats) if cats else np.zeros(0, "int64"), -1))
+        return self._lut[1][store.col("tarea_code")[rows]]
+
+    def before_write(self, store, rows: np.ndarray) -> None:
+        """Rows about to be overwritten: their callers and 台区 as they were."""
+        rows = rows[rows >= 0]
+        if len(rows):
+            self._old_keys.append((store.col("_customer_h")[rows].copy(), store.col("_phone_h")[rows].copy(),
+                                   store.col("tarea_code")[rows].copy()))
+
+    def written(self, rows: np.ndarray) -> None:
+        self._changed.append(np.asarray(rows, dtype="int64"))
+
+    def _apply(self, rows: np.ndarray, leaf: np.ndarray, bits: np.ndarray, sign: int) -> np.ndarray:
+        """Add (sign 1) or take out (-1) rows' contributions; returns the slots moved."""
+        ok = leaf >= 0
+        a = self.anc[leaf[ok]]
+        has = a >= 0
+        src = np.repeat(np.flatnonzero(ok), has.sum(axis=1))
+        slots = self._slots(a[has])
+        if len(slots):
+            vec = np.stack([(bits >> b) & 1 for b in _COUNT_BITS], axis=1).astype("int64")
+            np.add.at(self.sums, slots, sign * vec[src])
+        return slots
+
+    # --- a cycle ---------------------------------------------------------------------------------
+    def cycle(self, store, now: datetime, frequent: pd.Series, outages: pd.DataFrame,
+              scope: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+        """(every node down to feeder level, in code order; the nodes that may have moved, all on
+        the first cycle; the lists of the nodes whose list may have moved, as JSON text)."""
+        cfg = self.cfg
+        self._grow(store.n)
+        n = store.n
+        acc = store.col("accepted_at")
+        now64 = pd.Timestamp(now).to_datetime64().astype("datetime64[us]")
+        win = (acc > now64 - np.timedelta64(int(cfg["window_hours"] * 3600e6), "us")) & (acc <= now64)
+        reach_h = cfg["window_hours"] + cfg["group_minutes"] / 60
+        reach = (acc > now64 - np.timedelta64(int(reach_h * 3600e6), "us")) & (acc <= now64)
+        known, bits = self.known[:n], self.bits[:n]
+        changed = np.zeros(0, "int64")
+        if self.fresh:
+            dirty = win.copy()
+        else:
+            dirty = win & ~known
+            changed = np.unique(np.concatenate([*self._changed, np.zeros(0, "int64")]))
+            if len(changed):
+                dirty[changed] = True
+                cust = [store.col("_customer_h")[changed]] + [k[0] for k in self._old_keys]
+                phone = [store.col("_phone_h")[changed]] + [k[1] for k in self._old_keys]
+                area = [store.col("tarea_code")[changed]] + [k[2] for k in self._old_keys]
+                for col, keys in (("_customer_h", cust), ("_phone_h", phone)):
+                    wanted = np.unique(np.concatenate(keys))
+                    wanted = wanted[wanted != 0]
+                    if len(wanted):
+                        dirty |= win & pd.Series(store.col(col), copy=False).isin(wanted).to_numpy()
+                wanted = np.unique(np.concatenate(area))
+                wanted = wanted[wanted >= 0]
+                dirty |= win & reach & np.isin(store.col("tarea_code"), wanted)
+            dirty &= win
+        self._changed, self._old_keys = [], []
+        d_rows = np.flatnonzero(dirty)
+        touched = []
+        if len(d_rows):
+            history = store.same_caller(dirty) | dirty
+            areas = np.unique(store.col("tarea_code")[d_rows])
+            history |= reach & np.isin(store.col("tarea_code"), areas)
+            orders = store.frame(rows=np.flatnonzero(history))
+            flags = classify(orders, cfg, frequent, outages, scope, now).reindex(d_rows)
+            before, was_known = bits[d_rows].copy(), known[d_rows].copy()
+            bits[d_rows] = _bits(flags, orders.loc[d_rows, "channel"].to_numpy(dtype=object) == cfg["media_channel"])
+            known[d_rows] = True
+            # rows written (their listed fields may have moved), or whose reasons did
+            moved_rows = (bits[d_rows] != before) | ~was_known
+            if not self.fresh and len(changed):
+                moved_rows |= np.isin(d_rows, changed)
+            touched.append(d_rows[moved_rows] if not self.fresh else d_rows)
+        steady = win & known & ~dirty
+        if not self.fresh and frequent is not self.inputs[0]:
+            rows = np.flatnonzero(steady)
+            tarea = store._lookup("tarea_code")[store.col("tarea_code")[rows]]
+            level = pd.Series(tarea, dtype=object).map(frequent).fillna(0).to_numpy(dtype="float64")
+            hit = level >= FREQUENT_LEVELS[cfg["frequent_outage_level"]]
+            after = _set(bits[rows], _REASON_BIT["frequent_outage"], hit)
+            touched.append(rows[after != bits[rows]])
+            bits[rows] = after
+        if not self.fresh and (outages is not self.inputs[1] or scope is not self.inputs[2]):
+            rows = np.flatnonzero(steady & ((bits >> _GROUP) & 1).astype(bool))
+            if len(rows):
+                part = store.frame(rows=rows, columns=["order_no", "tarea_code", "accepted_at"])
+                covered = known_outage(part, outages, scope).to_numpy(dtype=bool)
+                after = _set(bits[rows], _REASON_BIT["group_no_outage"], ~covered)
+                touched.append(rows[after != bits[rows]])
+                bits[rows] = after
+        self.inputs = (frequent, outages, scope)
+        # touched rows: sensitive and media follow their reasons
+        rows = np.unique(np.concatenate([*touched, np.zeros(0, "int64")]))
+        if len(rows):
+            b = bits[rows]
+            any_reason = np.zeros(len(rows), dtype=bool)
+            for r in REASONS:
+                any_reason |= ((b >> _REASON_BIT[r]) & 1).astype(bool)
+            media = store.col("channel")[rows] == store.code("channel", cfg["media_channel"])
+            b = _set(b, _SENSITIVE, any_reason)
+            bits[rows] = _set(b, _MEDIA, any_reason & media)
+        # contributions: out for rows counted that left or moved, in for rows of the window
+        counted = self.counted[:n]
+        update = np.unique(np.concatenate([rows, np.flatnonzero(counted & ~win),
+                                           np.flatnonzero(win & known & ~counted)]))
+        out_rows = update[counted[update]]
+        moved = [self._apply(out_rows, self.cleaf[out_rows], self.cbits[out_rows], -1)]
+        in_rows = update[win[update] & known[update]]
+        leaf = self._leaf(store, in_rows)
+        moved.append(self._apply(in_rows, leaf, bits[in_rows], 1))
+        was_listed = out_rows[((self.cbits[out_rows] >> _SENSITIVE) & 1).astype(bool)]
+        listed_leaf = self.cleaf[was_listed]
+        counted[out_rows] = False
+        counted[in_rows] = True
+        self.cbits[in_rows], self.cleaf[in_rows] = bits[in_rows], leaf
+        now_listed = in_rows[((bits[in_rows] >> _SENSITIVE) & 1).astype(bool)]
+        # lists of the nodes above a row that was or is listed
+        list_nodes = np.unique(np.concatenate([self.list_anc[listed_leaf[listed_leaf >= 0]].ravel(),
+                                               self.list_anc[leaf[np.isin(in_rows, now_listed) & (leaf >= 0)]].ravel()]))
+        list_nodes = list_nodes[list_nodes >= 0]
+        lists = self._lists(store, now, list_nodes, counted & ((bits >> _SENSITIVE) & 1).astype(bool))
+        moved.append(self._slots(list_nodes))
+        cand = (np.arange(self.n_slots) if self.fresh
+                else np.unique(np.concatenate(moved)))
+        self.fresh = False
+        return self._frame(np.arange(len(self.upper))), self._frame(cand), lists
+
+    def _frame(self, slots: np.ndarray) -> pd.DataFrame:
+        codes = self.tree.code_array[self.node[slots]]
+        frame = pd.DataFrame(self.sums[slots], index=pd.Index(codes, dtype=object), columns=COUNTS)
+        customers = self.tree.nodes["customers"].to_numpy()[self.node[slots]]
+        customers = pd.Series(customers, index=frame.index, dtype="float64")
+        frame["sensitive_per_10k"] = frame["sensitive"] / (customers / 1e4).where(customers > 0)
+        return frame
+
+    def _lists(self, store, now: datetime, nodes: np.ndarray, listed: np.ndarray) -> dict[str, str]:
+        """The lists of `nodes` (list-level positions) again; self.lists keeps every list."""
+        from collectors.domain.lists import top_per_node
+        from collectors.publish import dumps
+        if not len(nodes) and not self.fresh:
+            return {}
+        rows = np.flatnonzero(listed)
+        if not self.fresh:
+            under = np.isin(self.list_anc[self._leaf(store, rows)], nodes).any(axis=1)
+            rows = rows[under]
+        orders = store.frame(rows=rows, columns=["order_no", "tarea_code", "order_type", "subtype", "channel",
+                                                 "accepted_at", "status"])
+        flags = _flags(self.bits[rows], orders.index)
+        found = top_per_node(listing(orders, flags, now, self.cfg), self.tree, "tarea_code",
+                             self.cfg["list_levels"], ["accepted_at", "order_no"], [False, False],
+                             self.cfg["list_top"])
+        codes = self.tree.code_array[nodes]
+        out = {code: dumps(found[code]) for code in codes if code in found}
+        for code in codes:
+            if code in out:
+                self.lists[code] = out[code]
+            else:
+                self.lists.pop(code, None)
+                out[code] = "[]"
+        if self.fresh:
+            self.lists = {k: dumps(v) for k, v in found.items()}
+            out = dict(self.lists)
+        return out
+
+
+def _set(bits: np.ndarray, bit: int, on: np.ndarray) -> np.ndarray:
+    mask = np.uint16(1 << bit)
+    return np.where(on, bits | mask, bits & ~mask).astype("uint16")
+
+
+def _bits(flags: pd.DataFrame, media: np.ndarray) -> np.ndarray:
+    b = np.zeros(len(flags), dtype="uint16")
+    b = _set(b, _REPEAT, flags["repeat"].to_numpy(dtype=bool))
+    for r in REASONS:
+        b = _set(b, _REASON_BIT[r], flags[r].to_numpy(dtype=bool))
+    b = _set(b, _GROUP, flags["group_call"].to_numpy(dtype=bool))
+    sens = flags["sensitive"].to_numpy(dtype=bool)
+    b = _set(b, _SENSITIVE, sens)
+    return _set(b, _MEDIA, sens & media)
+
+
+def _flags(bits: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Bits back to classify's columns."""
+    out = {"repeat": ((bits >> _REPEAT) & 1).astype(bool)}
+    out.update({r: ((bits >> _REASON_BIT[r]) & 1).astype(bool) for r in REASONS})
+    out["sensitive"] = ((bits >> _SENSITIVE) & 1).astype(bool)
+    return pd.DataFrame(out, index=index)
+
+
+def payload_text(counts: pd.DataFrame, lists: dict[str, str]) -> dict[str, str]:
+    """`payloads` of these nodes as JSON text, each node's list given as JSON text (the list is
+    the payload's last member: the text is the same as dumps of the whole payload)."""
+    from collectors.publish import dumps
+    names = [c for c in counts.columns if c != "sensitive_per_10k"]
+    values = counts[names].to_numpy(dtype="int64").tolist()
+    rate = counts["sensitive_per_10k"].round(9).to_numpy()
+    rates = [None if r != r else float(r) for r in rate.tolist()]
+    out = {}
+    for i, code in enumerate(counts.index):
+        head = dumps({**dict(zip(names, values[i])), "sensitive_per_10k": rates[i], "orders": []})
+        out[code] = head[:-3] + lists.get(code, "[]") + "}"
+    return out

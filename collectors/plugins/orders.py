@@ -41,9 +41,11 @@ class OrdersCollector(Collector):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.store = kpi.OrderStore(times=(*STEP_COLS, "updated_at"))
+        self._no_frequent = pd.Series(dtype="float64")
         self._tareas = (None, None, None)   # (tree, its 台区 codes, the nodes above), per tree
         self.repair: kpi.RepairKpis | None = None    # running repair KPIs (one day, tree, store generation)
-        self.published = {name: Entries(name) for name in ("orders",)}
+        self.sensitive: sensitive.SensitiveState | None = None   # running sensitive orders (tree, generation)
+        self.published = {name: Entries(name) for name in ("orders", "sensitive")}
 
     @property
     def state(self) -> pd.DataFrame:
@@ -128,7 +130,13 @@ class OrdersCollector(Collector):
         cfg = limits()["sensitive"]
         good = good.assign(area_type=areas.reindex(good["tarea_code"]).to_numpy(),
                            **sensitive.text_flags(good, cfg))
+        sens = self.sensitive
+        live = sens is not None and sens.generation == self.store.generation and sens.tree is self.tree
+        if live:
+            sens.before_write(self.store, self.store.rows_of(good["order_no"].to_numpy(dtype=object)))
         rows = self.store.upsert(good)
+        if live:
+            sens.written(rows)
         r = self.repair
         if r is not None and r.generation == self.store.generation and r.tree is self.tree:
             r.update(self.store, rows)
@@ -211,19 +219,25 @@ class OrdersCollector(Collector):
         outages, scope = self.ctx.frames.get("outages.outages"), self.ctx.frames.get("outages.scope")
         if outages is None or scope is None:
             return []
-        frequent = self.ctx.frames.get("outages.frequent", pd.DataFrame({"level": []}))["level"]
-        # the window, the group-call reach before it, and the history of the window's callers
-        s = self.store
-        reach = s.accepted_within(now, cfg["window_hours"] + cfg["group_minutes"] / 60)
-        window = s.accepted_within(now, cfg["window_hours"])
-        history = reach | s.same_caller(window)
-        orders = s.frame(rows=np.flatnonzero(history))
-        flags = sensitive.classify(orders, cfg, frequent, outages, scope, now)
-        per_node = sensitive.node_kpis(orders, flags, self.tree, now, cfg)
-        self.ctx.frames["orders.sensitive"] = per_node
-        lists = top_per_node(sensitive.listing(orders, flags, now, cfg), self.tree, "tarea_code",
-                             cfg["list_levels"], ["accepted_at", "order_no"], [False, False], cfg["list_top"])
-        return [Dataset("sensitive", now, sensitive.payloads(per_node, lists, self.tree, self._upper()))]
+        frequent = self.ctx.frames.get("outages.frequent")
+        if frequent is None:
+            frequent = self._no_frequent
+        else:
+            frequent = frequent["level"] if not hasattr(self, "_freq") or self._freq[0] is not frequent \
+                else self._freq[1]
+            self._freq = (self.ctx.frames.get("outages.frequent"), frequent)
+        st = self.sensitive
+        if st is None or st.tree is not self.tree or st.generation != self.store.generation:
+            self.sensitive = st = sensitive.SensitiveState(self.tree, self.store, cfg)
+        fresh = st.fresh
+        whole, moved, lists = st.cycle(self.store, now, frequent, outages, scope)
+        self.ctx.frames["orders.sensitive"] = whole
+        shown = moved[moved.index.isin(self._upper()) | (moved["sensitive"] > 0)]
+        changed = {k: RawJSON(v) for k, v in sensitive.payload_text(shown, st.lists).items()}
+        entries = self.published["sensitive"]
+        removed = (set(entries.json) - set(changed) if fresh
+                   else moved.index[~moved.index.isin(shown.index)])
+        return [entries.dataset(now, changed, removed)]
 
 
 def _bootstrap_slices(now: datetime, days: int, step_days: int = 3):
