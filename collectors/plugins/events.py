@@ -59,6 +59,8 @@ class EventsCollector(Collector):
         self._entries: dict[str, RawJSON] = {}     # node -> its published entry
         self._heads_now: dict[str, list] = {}
         self._dataset: Dataset | None = None       # the last one handed out (a patch's base)
+        self._ids: dict[str, set] = {}      # event ids in self.events, per table
+        self._fpos_tree: dict[str, object] = {}   # per table, the tree of its _fpos (feeder position)
 
     def collect(self) -> dict[str, pd.DataFrame]:
         since = self.ctx.clock.now() - timedelta(days=limits()["audit"]["events_days"])
@@ -92,12 +94,23 @@ class EventsCollector(Collector):
             bad += [v.reject_record(r, source=source, table=name, key=KEY, field="event_id",
                                     rule="duplicate_conflict") for _, r in good[conflict].iterrows()]
             good, state = good[~conflict], self.events[name]
+            if len(state.columns) and self._fpos_tree.get(name) is not self.tree:
+                state = state.assign(_fpos=self._feeder_positions(name, state))   # a new tree
+                self._fpos_tree[name] = self.tree
             if len(good):
                 # newest version per event wins; at an equal updated_at the row read last
                 good = good.sort_values("updated_at", kind="stable").drop_duplicates(KEY, keep="last")
+                good = good.assign(_fpos=self._feeder_positions(name, good))
+                ids = self._ids.setdefault(name, set())
                 if state.empty:
                     state = good.reset_index(drop=True)
                     self._touch(name, good)
+                    ids.clear()
+                    ids.update(good["event_id"].tolist())
+                elif ids.isdisjoint(good["event_id"].tolist()):     # all new (the usual case)
+                    self._touch(name, good)
+                    state = pd.concat([state, good], ignore_index=True)
+                    ids.update(good["event_id"].tolist())
                 else:
                     hit = state["event_id"].isin(good["event_id"]).to_numpy()
                     before = state.loc[hit, ["event_id", "updated_at"]].set_index("event_id")["updated_at"]
@@ -107,18 +120,27 @@ class EventsCollector(Collector):
                         out = hit & state["event_id"].isin(wins["event_id"]).to_numpy()
                         self._touch(name, wins, state[out])
                         state = pd.concat([state[~out], wins], ignore_index=True)
-            elif not len(state.columns):
-                state = good.reset_index(drop=True)   # no rows yet, but the table's columns
+                        ids.update(wins["event_id"].tolist())
+                self._fpos_tree[name] = self.tree
+            elif not len(state.columns):          # no rows yet, but the table's columns
+                state = good.reset_index(drop=True).assign(_fpos=np.array([], dtype="int32"))
             if not state.empty:
                 expired = (state["ts"] < horizon).to_numpy()
                 if expired.any():
                     self._touch(name, state[expired])
+                    self._ids.get(name, set()).difference_update(state.loc[expired, "event_id"].tolist())
                     state = state[~expired].reset_index(drop=True)
             if state is not self.events[name]:
                 self._events_version += 1
             self.events[name] = state
             rejects += bad
         return rejects
+
+    def _feeder_positions(self, name: str, rows: pd.DataFrame) -> np.ndarray:
+        """The tree position of each event's feeder (-1 where it has none)."""
+        codes = rows[TABLES[name][2]].astype(object)
+        feeders = codes if name == "scada_breaker_event" else codes.map(self.tree.nodes["parent_code"])
+        return self.tree.positions(feeders.to_numpy(dtype=object)).astype("int32")
 
     def _touch(self, name: str, *frames: pd.DataFrame) -> None:
         """Note the feeders whose events changed: only their episodes are derived again."""
@@ -127,13 +149,11 @@ class EventsCollector(Collector):
         for rows in frames:
             if rows.empty:
                 continue
-            codes = rows[TABLES[name][2]]
-            feeders = codes if name == "scada_breaker_event" else \
-                codes.map(self.tree.nodes["parent_code"])
-            if feeders.isna().any():
+            at = rows["_fpos"].to_numpy()
+            if (at < 0).any():
                 self._dirty = None          # a row we cannot place: derive everything again
                 return
-            self._dirty.update(feeders.unique().tolist())
+            self._dirty.update(self.tree.code_array[np.unique(at)].tolist())
 
     def datasets(self, now: datetime) -> list[Dataset]:
         log = self.ctx.frames.get("outages.log")
@@ -179,10 +199,9 @@ class EventsCollector(Collector):
                 self._base_dirty = None
             elif self._dirty:   # episodes never span feeders: derive those of the touched ones only
                 feeders = list(self._dirty)
-                parent = tree.nodes["parent_code"]
-                fresh = kpi.episodes(breaker[breaker["feeder_code"].isin(feeders)],
-                                     ami[ami["tarea_code"].map(parent).isin(feeders)], tree,
-                                     now, window)
+                at = tree.positions(feeders)
+                fresh = kpi.episodes(breaker[np.isin(breaker["_fpos"].to_numpy(), at)],
+                                     ami[np.isin(ami["_fpos"].to_numpy(), at)], tree, now, window)
                 self._episodes = kpi.replace_feeders(self._episodes, fresh, feeders)
                 if self._base_dirty is not None:
                     self._base_dirty.update(feeders)
