@@ -92,6 +92,13 @@ def check(h: Harness, collector: OrdersCollector, now: datetime) -> None:
     assert set(in_redis) == set(want)
     bad = [k for k in want if in_redis[k] != want[k]]
     assert not bad, (now, bad[:5], in_redis[bad[0]], want[bad[0]])
+    rep = limits()["repair"]        # countdowns: every open order's list entry, as top_per_node gives
+    s = collector.store
+    clocks = kpi.countdowns(s.frame(rows=np.flatnonzero(s.open_repair())), now, rep)
+    from collectors.domain.lists import top_per_node
+    want = {k: dumps(v) for k, v in top_per_node(clocks, collector.tree, "tarea_code", rep["countdown_levels"],
+                                                 ["minutes_left"], [True], rep["countdown_top"]).items()}
+    assert h.client.hgetall(dataset_key("countdowns")) == want
     frame = h.ctx.frames["orders.nodes"]
     upper = per_node.reindex(frame.index).fillna(0.0)
     np.testing.assert_allclose(frame.to_numpy(), upper[frame.columns].to_numpy(), atol=1e-12)

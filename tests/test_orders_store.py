@@ -177,3 +177,22 @@ def test_a_failed_bootstrap_slice_leaves_no_watermark(settings_env, source_url, 
     ctx.source.read_table = real
     orders.cycle(NOW)
     assert orders.watermarks["wo_order"] == NOW and orders.store.n == 10
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_countdown_lists_are_the_text_of_top_per_node(seed):
+    from collectors.domain.lists import top_per_node
+    from collectors.publish import dumps
+    rng = np.random.default_rng(seed)
+    frame = versions(rng, 400, 300)
+    frame.loc[frame.index[::7], "area_type"] = None           # no limit known: NaN minutes, last
+    frame.loc[frame.index[::11], "status"] = "arrived"
+    frame.loc[frame.index[::11], "arrived_at"] = frame.loc[frame.index[::11], "accepted_at"] + pd.Timedelta(minutes=20)
+    frame["order_no"] = [f"O\"{i}" for i in range(len(frame))]   # a quote to escape
+    rep = limits()["repair"]
+    clocks = kpi.countdowns(frame, NOW, rep)
+    for top in (3, 50):
+        want = {k: dumps(v) for k, v in top_per_node(clocks, TREE, "tarea_code", rep["countdown_levels"],
+                                                    ["minutes_left"], [True], top).items()}
+        assert kpi.countdown_lists(clocks, TREE, rep["countdown_levels"], top) == want
+    assert kpi.countdown_lists(clocks.iloc[:0], TREE, rep["countdown_levels"], 3) == {}

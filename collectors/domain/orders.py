@@ -596,3 +596,66 @@ def _plus_minutes(t: np.ndarray, minutes: np.ndarray) -> np.ndarray:
     ok = ~np.isnan(minutes) & ~np.isnat(t)
     out[ok] = t[ok] + np.round(minutes[ok] * 60e6).astype("int64").astype("timedelta64[us]")
     return out
+
+
+def _json_str(values) -> list[str]:
+    """Each value as dumps writes it (None -> null), strings escaped once per distinct value."""
+    import json
+    memo: dict = {}
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and v != v):
+            out.append("null")
+            continue
+        text = memo.get(v)
+        if text is None:
+            text = memo[v] = json.dumps(v, ensure_ascii=False)
+        out.append(text)
+    return out
+
+
+def _json_float(values: np.ndarray) -> list[str]:
+    return ["null" if x != x else repr(x) for x in values.astype("float64").tolist()]
+
+
+def _json_time(values: np.ndarray) -> list[str]:
+    text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")
+    bad = np.isnat(values)
+    return ["null" if b else f'"{t}"' for t, b in zip(text.tolist(), bad.tolist())]
+
+
+def countdown_lists(clocks: pd.DataFrame, tree: Tree, levels, top: int) -> dict[str, str]:
+    """`top_per_node(clocks, tree, "tarea_code", levels, ["minutes_left"], [True], top)` with each
+    node's list as the JSON text dumps would write, built from per-row texts (the lists change on
+    every cycle: every open order's minutes move)."""
+    n = len(clocks)
+    if not n:
+        return {}
+    cols = list(clocks.columns)
+    texts = {}
+    for c in cols:
+        a = clocks[c].to_numpy()
+        if c in ("accepted_at", "deadline"):
+            texts[c] = _json_time(a.astype("datetime64[us]"))
+        elif c in ("limit_min", "minutes_left", "used_share"):
+            texts[c] = _json_float(a)
+        elif c == "key_customer":
+            texts[c] = ["true" if x else "false" for x in a.astype(bool).tolist()]
+        else:
+            texts[c] = _json_str(a.tolist())
+    keys = [f'"{c}":' for c in cols]
+    rows = ["{" + ",".join(k + t for k, t in zip(keys, vals)) + "}" for vals in zip(*(texts[c] for c in cols))]
+    order = np.argsort(clocks["minutes_left"].to_numpy(dtype="float64"), kind="stable")   # NaN last
+    leaf = tree.positions(clocks["tarea_code"].to_numpy(dtype=object))[order]
+    out: dict[str, str] = {}
+    for level in levels:
+        anc = np.where(leaf >= 0, tree.ancestor_positions[level][np.maximum(leaf, 0)], -1)
+        ok = anc >= 0
+        by_node = np.argsort(anc[ok], kind="stable")
+        nodes, picked = anc[ok][by_node], order[ok][by_node]
+        starts = np.flatnonzero(np.r_[True, nodes[1:] != nodes[:-1]])
+        ends = np.r_[starts[1:], len(nodes)]
+        codes = tree.code_array[nodes[starts]] if len(starts) else []
+        for code, s, e in zip(codes, starts.tolist(), ends.tolist()):
+            out[code] = "[" + ",".join(rows[i] for i in picked[s:min(e, s + top)].tolist()) + "]"
+    return out

@@ -17,7 +17,6 @@ from collectors.base import FUTURE_TOLERANCE, Collector, Cycle
 from collectors.domain import orders as kpi
 from collectors.domain import sensitive
 from collectors.domain.calendar import same_type_days
-from collectors.domain.lists import top_per_node
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed
 from collectors.publish import Dataset, Patch, RawJSON, dumps, patch_digest
@@ -45,7 +44,7 @@ class OrdersCollector(Collector):
         self._tareas = (None, None, None)   # (tree, its 台区 codes, the nodes above), per tree
         self.repair: kpi.RepairKpis | None = None    # running repair KPIs (one day, tree, store generation)
         self.sensitive: sensitive.SensitiveState | None = None   # running sensitive orders (tree, generation)
-        self.published = {name: Entries(name) for name in ("orders", "sensitive")}
+        self.published = {name: Entries(name) for name in ("orders", "sensitive", "countdowns")}
 
     @property
     def state(self) -> pd.DataFrame:
@@ -209,9 +208,11 @@ class OrdersCollector(Collector):
                    else moved.index[~moved.index.isin(shown.index)])
         rep = cfg["repair"]
         open_rows = s.frame(rows=np.flatnonzero(s.open_repair()), columns=["order_no", *KPI_COLUMNS])
-        clocks = top_per_node(kpi.countdowns(open_rows, now, rep), self.tree, "tarea_code",
-                              rep["countdown_levels"], ["minutes_left"], [True], rep["countdown_top"])
-        published = [entries.dataset(now, changed, removed), Dataset("countdowns", now, clocks)]
+        clocks = kpi.countdown_lists(kpi.countdowns(open_rows, now, rep), self.tree, rep["countdown_levels"],
+                                     rep["countdown_top"])
+        lists = self.published["countdowns"]
+        published = [entries.dataset(now, changed, removed),
+                     lists.dataset(now, {k: RawJSON(v) for k, v in clocks.items()}, set(lists.json) - set(clocks))]
         return published + self._sensitive(now, cfg["sensitive"])
 
     def _sensitive(self, now: datetime, cfg: dict) -> list[Dataset]:
