@@ -1,7 +1,8 @@
 """AMI polls the overlap window by version identity (台区, ts, updated_at) and reads it in full
 only when it holds a version not seen before. Over random cycles with late corrections stamped
-inside the overlap, repeated identical rows and malformed rows, the incremental state equals a
-fresh collector's first read of the same source, every malformed row is rejected exactly once,
+inside the overlap, repeated identical rows and malformed rows, the incremental state and the
+Redis hash (written as patches) equal a fresh collector's first read of the same source, every
+malformed row is rejected exactly once,
 and a quiet overlap costs one identity read. The published entries are exactly what
 publish.dumps writes for their dicts."""
 from __future__ import annotations
@@ -16,7 +17,11 @@ import pytest
 from collectors.plugins import ami as ami_mod
 from collectors.plugins.ami import AmiCollector
 from collectors.plugins.topology import TopologyCollector
-from collectors.publish import dumps
+from collectors.base import Context
+from collectors.publish import dumps, encode
+from collectors.sources.adapter import SourceAdapter
+from config import settings as settings_mod
+from tests.kpi_harness import frozen
 from collectors.redis_schema import dataset_key
 from tests.kpi_harness import Harness
 from tests.sourcedata import fmt, tiny_nodes
@@ -30,9 +35,15 @@ def state(collector) -> pd.DataFrame:
     return collector.points.frame().sort_values(["tarea_code", "ts"]).reset_index(drop=True)
 
 
-def fresh_state(redis_client, now) -> pd.DataFrame:
-    h = Harness(redis_client, [TopologyCollector, AmiCollector], now).run()
-    return state(h.runners[1].collector)
+def fresh(now) -> tuple[pd.DataFrame, dict]:
+    """A fresh collector's first cycle over the same source: its state and its entries as the
+    JSON written to Redis (not published: the collector under test owns the Redis hash)."""
+    settings = settings_mod.load()
+    ctx = Context(SourceAdapter(settings.source_url, 10.0), frozen(now), settings)
+    TopologyCollector(ctx).cycle(now)
+    ami = AmiCollector(ctx)
+    _, datasets = ami.cycle(now)
+    return state(ami), encode(datasets[0])
 
 
 def counting_reads(collector):
@@ -88,8 +99,9 @@ def test_incremental_polls_equal_a_fresh_read(settings_env, source_url, redis_cl
         if not late:                         # a quiet overlap: identities only, then the new rows
             assert reads == [3, 7], reads
         got = state(ami)
-        want = fresh_state(redis_client, now + timedelta(minutes=2))   # a fresh collector, same source and time
+        want, entries = fresh(now + timedelta(minutes=2))   # a fresh collector, same source and time
         pd.testing.assert_frame_equal(got, want)
+        assert redis_client.hgetall(dataset_key("ami")) == entries, step   # patches add up to a whole write
         assert h.runners[1].health["rejected_total"] == bad_rows, step
     assert late_total > 0 and bad_rows == 2
 

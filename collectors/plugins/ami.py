@@ -14,7 +14,7 @@ from collectors.base import FUTURE_TOLERANCE, Collector
 from collectors.domain import load as kpi
 from collectors.domain import validation as v
 from collectors.frames import SeenRows, conflicts_within, typed
-from collectors.publish import Dataset, RawJSON
+from collectors.publish import Dataset, Patch, RawJSON, patch_digest
 from collectors.sources.adapter import raw_select
 from sqlalchemy import select, type_coerce
 from sqlalchemy.types import NullType
@@ -66,6 +66,8 @@ class AmiCollector(SlicedStart, Collector):
         self.points = kpi.TareaPoints()
         self._memo: dict[str, tuple] = {}    # per batch: tree positions
         self._stamps: dict[str, tuple] = {}  # per batch: parsed timestamps (poll to advance)
+        self._entries: dict[str, RawJSON] = {}  # as last handed to publish, and their digest
+        self._digest = "empty"
         self._start_slices()
 
     def poll(self, table) -> pd.DataFrame:
@@ -242,7 +244,15 @@ class AmiCollector(SlicedStart, Collector):
                                             lists["low_voltage_customers"], lists["tareas_reporting"],
                                             totals)}
         last = self.points.last_ts()
-        return [Dataset("ami", last.to_pydatetime() if last is not None else now, entries)]
+        # a patch on the entries handed over last time: publish writes only those that changed
+        # when Redis holds that content, everything otherwise (the same bytes either way)
+        old = self._entries
+        put = {k: t for k, t in entries.items() if old.get(k) != t}
+        gone = [k for k in old if k not in entries]
+        base, self._digest = self._digest, patch_digest(self._digest, put, gone)
+        self._entries = entries
+        return [Dataset("ami", last.to_pydatetime() if last is not None else now, entries,
+                        digest=self._digest, patch=Patch(base, put, gone))]
 
 
 def newest_write(frame: pd.DataFrame, now: datetime, old: datetime | None) -> datetime | None:
