@@ -23,6 +23,13 @@
   // with the local getters (toISOString would shift them by the browser's UTC offset).
   const hhmmss = (d) => [d.getHours(), d.getMinutes(), d.getSeconds()].map((x) => String(x).padStart(2, '0')).join(':');
   const isKiosk = () => document.documentElement.classList.contains('pw-kiosk');
+  // Server callbacks Dash has asked for and not yet applied (its store is window.store).
+  const PENDING = ['requested', 'prioritized', 'blocked', 'executing', 'watched', 'executed'];
+  const serverCallbacksPending = () => {
+    const callbacks = window.store && window.store.getState && window.store.getState().callbacks;
+    return !!callbacks && PENDING.some((k) => (callbacks[k] || []).some(
+      (cb) => cb.callback && !cb.callback.clientside_function));
+  };
   // kiosk state, kept for the life of the page (a reload starts it afresh)
   const wall = {loadedAt: Date.now(), position: -1, enteredAt: 0, wasAway: false};
   let lastGood = null;   // the last heartbeat that reached the server, kept across failures
@@ -64,9 +71,11 @@
             tickState.etag = resp.headers.get('ETag');
           }
           const state = tickState.state;
-          const hb = {ok: true, at: Date.now(), now: now, as_of: state.as_of, stale_after: state.stale_after};
+          const moved = !sameVersions(state.v, versions);
+          const hb = {ok: true, at: Date.now(), now: now, as_of: state.as_of, stale_after: state.stale_after,
+                      moved: moved};
           lastGood = hb;
-          return [sameVersions(state.v, versions) ? noUpdate() : state.v, hb];
+          return [moved ? state.v : noUpdate(), hb];
         } catch (err) {
           // The server is unreachable: keep the last values and say so; the next tick retries.
           return [noUpdate(), Object.assign({}, lastGood || {now: new Date().toISOString(), at: Date.now(), as_of: {}},
@@ -146,7 +155,7 @@
 
       // Walk the playlist; reload on schedule and after the server was unreachable, but only
       // while it answers, so a reload never leaves the screen on a browser error page.
-      rotate: function (_n, playlist, hb) {
+      rotate: function (hb, playlist) {
         if (!isKiosk() || !playlist || !playlist.screens || !playlist.screens.length) { return noUpdate(); }
         const now = Date.now();
         const reachable = hb && hb.ok !== false && !hb.unreachable;
@@ -162,8 +171,9 @@
           wall.enteredAt = now;
         }
         if (now - wall.enteredAt < screens[wall.position].dwell_ms) { return noUpdate(); }
-        // Not while a refresh is in flight: its Patch would land on the next page's empty slot.
-        if (document.querySelector('[data-dash-is-loading="true"]')) { return noUpdate(); }
+        // Only on a quiet tick: Dash applies a refresh's Patch that answers after the page changed
+        // to a component the next page lacks, and throws "Cannot patch undefined".
+        if (hb && (hb.moved || serverCallbacksPending())) { return noUpdate(); }
         wall.position = (wall.position + 1) % screens.length;
         wall.enteredAt = now;
         return screens[wall.position].url;

@@ -96,11 +96,12 @@ clientside_callback(
 )
 
 # Kiosk only: rotate through the playlist, reload on schedule (and after the server was away),
-# and poll at the kiosk tick. Desks ignore all three.
+# and poll at the kiosk tick. Desks ignore all three. Rotation follows each tick's answer (the
+# heartbeat), so it can wait for a tick that moved nothing.
 clientside_callback(
     ClientsideFunction("peakwatch", "rotate"),
     Output(ids.URL, "href", allow_duplicate=True),
-    Input(ids.TICK, "n_intervals"), State(ids.PLAYLIST, "data"), State(ids.HEARTBEAT, "data"),
+    Input(ids.HEARTBEAT, "data"), State(ids.PLAYLIST, "data"),
     prevent_initial_call=True,
 )
 
