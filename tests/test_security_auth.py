@@ -39,6 +39,9 @@ def test_login_sets_a_hardened_cookie_and_logout_ends_the_session(secured):
     assert client.get("/api/v1/summary").get_json()["region"] == "PC01"
     assert client.post("/logout", data={"csrf_token": session_csrf(client)}, headers={"Origin": ORIGIN}).status_code == 303
     assert client.get("/api/v1/summary").status_code == 401
+    with app_db(secured).connect() as conn:
+        actions = conn.exec_driver_sql("SELECT actor, action FROM audit_log ORDER BY id").all()
+    assert [tuple(a) for a in actions][-2:] == [("ann", "login"), ("ann", "logout")]
 
 
 def test_cookie_is_secure_under_https(secured):

@@ -6,7 +6,7 @@ import math
 import time
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request, session
+from flask import Blueprint, g, redirect, render_template, request, session
 
 from dashboard import runtime
 from dashboard.i18n import t
@@ -89,6 +89,9 @@ def blueprint() -> Blueprint:
     def logout():
         if csrf.problem():
             return message(t("sec_bad_request", runtime.lang()), 400)
+        who = g.get("principal")
+        if who is not None and who.kind != "anonymous":
+            accounts.audit(engine(), who.name, "logout", who.name, client_address())
         session.clear()
         return redirect("/login", 303)
 
