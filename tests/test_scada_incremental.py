@@ -1,6 +1,7 @@
 """SCADA reuses its 15-min / feeder-flag frame until the next quarter completes, its curve lists
-while the curves stand, and rolls up only the buckets that changed; each cycle, what it publishes equals a full recomputation from its state,
-also after a late row lands in a complete quarter (and the flags equal SQL)."""
+and their JSON texts while the curves stand, rolls up only the buckets that changed and publishes
+only the entries that changed; each cycle, what it publishes equals a full recomputation from its
+state, also after a late row lands in a complete quarter (and the flags equal SQL)."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from sqlalchemy import create_engine, text
 from collectors.domain.load import node_curves
 from collectors.plugins.scada import ScadaCollector, curve_lists
 from collectors.plugins.topology import TopologyCollector
+from collectors.publish import dumps, encode
 from collectors.redis_schema import dataset_key
 from tests.kpi_harness import Harness, insert
 from tests.sourcedata import fmt
@@ -54,6 +56,14 @@ def test_cached_frames_equal_a_recomputation_each_cycle(settings_env, source_url
             want = curve_lists(frame, codes)
             for code in codes:
                 assert json.loads(redis_client.hget(dataset_key("load"), code))[f"curve_{name}"] == want[code]
+        # entries are assembled from kept curve texts and sent as patches: Redis holds exactly
+        # the whole content, each entry what dumps writes for its dict, today's curve current
+        stored = redis_client.hgetall(dataset_key("load"))
+        assert stored == encode(h.runners[1].last_datasets[0])
+        today = curve_lists(scada.curves[pd.Timestamp(now).normalize()], codes)
+        for code, text_ in stored.items():
+            value = json.loads(text_)
+            assert text_ == dumps(value) and value["curve_today"] == today[code], code
     for node in ("PC", "PC02", "PC02S01"):
         got = h.entry("load", node)
         assert got["heavy_feeders"] == sql_flagged(source_url, node, 0.8), node

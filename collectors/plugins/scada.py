@@ -11,7 +11,7 @@ from collectors.domain import load as kpi
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed
 from collectors.plugins.ami import SlicedStart
-from collectors.publish import Dataset
+from collectors.publish import Dataset, Patch, RawJSON, dumps, patch_digest
 from collectors.sources.schema import scada_feeder_load
 from config.limits import limits
 from sqlalchemy import extract, func, select
@@ -49,6 +49,9 @@ class ScadaCollector(SlicedStart, Collector):
         self._lists: dict[str, tuple] = {}            # curve name -> (frame, codes, lists)
         self._peak: tuple | None = None               # (at, tree, year peak, peak_frame)
         self._curves_tree = None                      # the tree self.curves were rolled up on
+        self._texts: dict[str, tuple] = {}            # curve name -> (lists, {code: (list, JSON text)})
+        self._entries: dict[str, RawJSON] = {}        # as last handed to publish, and their digest
+        self._digest = "empty"
 
     def collect(self) -> dict[str, pd.DataFrame]:
         now = pd.Timestamp(self.ctx.clock.now())
@@ -181,19 +184,45 @@ class ScadaCollector(SlicedStart, Collector):
         peaks = curves["today"].max(axis=1).reindex(current.index).round(3)
         scalars = current.assign(peak=peaks).join(vs_peak[["load_15min_mw", "peak_year_mw", "load_vs_peak",
                                                           "heavy_feeders", "overload_feeders"]])
+        # Each entry as the JSON text dumps writes for its dict, the three 96-point curves from
+        # texts kept per node (yesterday's and last year's stand all day; today's moves a bucket)
+        texts = {name: self._curve_texts(name, v) for name, v in lists.items()}
         entries = {}
         for code, row in zip(current.index, scalars.to_dict("records")):
-            entries[code] = {
+            head = dumps({
                 "load_mw": round(float(row["active_mw"]), 4), "load_rate": _num(row["load_rate"]),
                 "feeders_reporting": int(row["feeders_reporting"]), "feeders_total": int(row["feeders_total"]),
-                "peak_today_mw": _num(row["peak"], 3), **{f"curve_{k}": v[code] for k, v in lists.items()},
+                "peak_today_mw": _num(row["peak"], 3)})
+            tail = dumps({
                 "load_15min_mw": _num(row["load_15min_mw"]), "load_15min_at": at.isoformat(),
                 "peak_year_mw": _num(row["peak_year_mw"]), "load_vs_peak": _num(row["load_vs_peak"], 12),
-                "heavy_feeders": int(row["heavy_feeders"]), "overload_feeders": int(row["overload_feeders"]),
-            }
+                "heavy_feeders": int(row["heavy_feeders"]), "overload_feeders": int(row["overload_feeders"])})
+            curves = "".join(f',"curve_{name}":{t[code]}' for name, t in texts.items())
+            entries[code] = RawJSON(f"{head[:-1]}{curves},{tail[1:]}")
         latest = recent["ts"].max()
         as_of = latest.to_pydatetime() if pd.notna(latest) else now
-        return [Dataset("load", as_of, entries)]
+        # a patch on the entries handed over last time: publish writes only those that changed
+        # when Redis holds that content, everything otherwise (the same bytes either way)
+        old = self._entries
+        put = {k: t for k, t in entries.items() if old.get(k) != t}
+        gone = [k for k in old if k not in entries]
+        base, self._digest = self._digest, patch_digest(self._digest, put, gone)
+        self._entries = entries
+        return [Dataset("load", as_of, entries, digest=self._digest, patch=Patch(base, put, gone))]
+
+    def _curve_texts(self, name: str, lists: dict[str, list]) -> dict[str, str]:
+        """Each node's curve list as JSON text, serialised again only where the list changed."""
+        got = self._texts.get(name)
+        if got is not None and got[0] is lists:
+            return got[2]
+        before = got[1] if got is not None else {}
+        pairs = {}
+        for code, values in lists.items():
+            old = before.get(code)
+            pairs[code] = old if old is not None and old[0] == values else (values, dumps(values))
+        texts = {code: pair[1] for code, pair in pairs.items()}
+        self._texts[name] = (lists, pairs, texts)
+        return texts
 
     def _curve_lists(self, name: str, frame: pd.DataFrame, codes: pd.Index) -> dict[str, list]:
         """curve_lists, reused while the curve frame and the nodes are the same (yesterday's and
