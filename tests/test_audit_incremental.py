@@ -1,6 +1,7 @@
-"""The audit's incremental state (per-feeder episodes, per-case base rebuilt only for the touched
+"""The audit's and the outages' incremental state (per-feeder episodes, per-case base rebuilt only for the touched
 cases, findings re-serialised only when they may have changed, month and pending counts rolled
-up from the changes, the audit hash published as a patch of the changed entries) against a full
+up from the changes, the audit and outages hashes published as patches of the changed entries, the
+outages entries re-serialised only where a value moved) against a full
 recomputation: after every cycle of a run with new, corrected and closed events, malformed rows,
 OMS reports arriving, changing and leaving, and events leaving the 35-day window, the live
 collectors publish what freshly started ones publish, and Redis holds exactly those entries."""
@@ -82,7 +83,7 @@ def test_incremental_audit_equals_a_full_recomputation(settings_env, source_url,
     steps = [timedelta(seconds=rnd.choice([5, 5, 60, 240, 600, 1200])) for _ in range(16)]
     steps += [timedelta(days=34, hours=22), timedelta(minutes=30), timedelta(minutes=45), timedelta(days=20),
               timedelta(minutes=5)]
-    bad_rows = patched = 0
+    bad_rows = patched = patched_outages = 0
     for i, step in enumerate(steps):
         before, now = now, now + step
         source.step(max(before, now - timedelta(hours=1)), now, events=rnd.random() < 0.7,
@@ -92,6 +93,9 @@ def test_incremental_audit_equals_a_full_recomputation(settings_env, source_url,
         events = next(r for r in live.runners if r.collector.name == "events")
         audit = next(ds for ds in events.last_datasets if ds.name == "audit")
         patched += audit.patch is not None
+        outages = next(ds for r in live.runners for ds in r.last_datasets if ds.name == "outages")
+        assert redis_hash(redis_client, "outages") == encode(outages), f"Redis outages hash differs at {now}"
+        patched_outages += outages.patch is not None
         # what Redis holds after the patch is exactly the dataset's entries
         assert redis_hash(redis_client, "audit") == encode(audit), (f"Redis audit hash differs at {now}", audit.patch and audit.patch.removed, audit.patch and audit.patch.base, events.published)
         fresh_client.flushdb()
@@ -103,6 +107,7 @@ def test_incremental_audit_equals_a_full_recomputation(settings_env, source_url,
         check_month_and_pending(events.collector, live.ctx, audit, now)
     assert events.health["rejected_total"] >= bad_rows > 0
     assert patched >= len(steps) // 2       # the audit went out as patches (whole after a new tree)
+    assert patched_outages >= len(steps) - 1
     fresh_client.close()
 
 

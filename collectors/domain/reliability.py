@@ -115,15 +115,19 @@ def _positions(tree: Tree) -> _TreePositions:
 
 def frequent_tareas(pairs: pd.DataFrame, now: datetime, cfg: dict) -> pd.DataFrame:
     """Per 台区 with sustained outages: outages started in each rule's window, and the level
-    (0 none … 3 red) of the highest rule it meets."""
+    (0 none … 3 red) of the highest rule it meets. `pairs` (outage_pairs) has one row per
+    outage and 台区."""
     now_ts = pd.Timestamp(now)
     sustained = pairs[pairs["sustained"]]
+    # outages per 台区 counted on integer codes (pairs hold one row per outage and 台区)
+    codes, tareas = pd.factorize(sustained["tarea_code"].to_numpy(dtype=object))
+    starts = sustained["start"].to_numpy()
     counts = {}
-    level = pd.Series(0, index=sustained["tarea_code"].unique(), dtype="int64")
+    level = pd.Series(0, index=pd.Index(tareas, dtype=object), dtype="int64")
     for rank, name in enumerate(FREQUENT_ORDER, start=1):
         rule = cfg[name]
-        recent = sustained[sustained["start"] > now_ts - pd.Timedelta(days=rule["days"])]
-        n = recent.groupby("tarea_code")["outage_id"].nunique().reindex(level.index, fill_value=0)
+        recent = starts > (now_ts - pd.Timedelta(days=rule["days"])).to_datetime64()
+        n = pd.Series(np.bincount(codes[recent], minlength=len(tareas)).astype("int64"), index=level.index)
         counts[f"outages_{rule['days']}d"] = n
         level = level.mask(n >= rule["count"], rank)
     frame = pd.DataFrame(counts).assign(level=level)

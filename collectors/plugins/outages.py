@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from collectors.base import Collector
@@ -17,7 +18,7 @@ from collectors.domain import reliability
 from collectors.domain.lists import top_per_node
 from collectors.domain import validation as v
 from collectors.frames import conflicts_within, typed, upsert
-from collectors.publish import Dataset, RawJSON, dumps
+from collectors.publish import Dataset, Patch, RawJSON, dumps, patch_digest
 from collectors.sources.schema import oms_outage, oms_outage_tarea
 from config.limits import limits
 
@@ -63,6 +64,9 @@ class OutagesCollector(Collector):
         self._revision = 0
         self._changes: deque[tuple[int, frozenset]] = deque(maxlen=LOG_KEPT)
         self._changed: set = set()          # ids changed in the cycle in progress
+        self._texts = _EntryTexts()
+        self._entries: dict[str, object] = {}   # the last outages dataset's entries
+        self._dataset: Dataset | None = None   # the last one handed out (a patch's base)
 
     def _note(self, ids) -> None:
         self._changed.update(ids)
@@ -89,7 +93,7 @@ class OutagesCollector(Collector):
                  v.text("outage_id", 40), v.text("equipment_code", 32), v.text("cause", 32),
                  v.one_of("outage_type", TYPES), v.one_of("equipment_type", EQUIPMENT),
                  v.one_of("status", STATUSES), v.number("customers", 0, 10_000_000),
-                 v.known_code("equipment_code", tree.nodes.index),
+                 _known("equipment_code", tree.nodes.index),
                  v.timestamp("reported_at", latest), v.timestamp("updated_at", latest),
                  v.timestamp("start_at", now + timedelta(days=400)),
                  v.timestamp("etr", now + timedelta(days=400), optional=True),
@@ -107,7 +111,8 @@ class OutagesCollector(Collector):
 
         scope, scope_rejects = v.apply_rules(
             batches["oms_outage_tarea"], [*v.required("outage_id", "tarea_code"),
-                                          v.known_code("tarea_code", tree.codes("tarea"))],
+                                          _known("tarea_code", tree.memo(("codes", "tarea"), lambda: pd.Index(
+                                              tree.codes("tarea"), dtype=object)))],
             source=SOURCE, table="oms_outage_tarea", key=["outage_id", "tarea_code"])
         # A frame is replaced only when its content changes: readers (the audit) skip work while
         # the frame they last read is still the one shared.
@@ -162,9 +167,39 @@ class OutagesCollector(Collector):
         frequent, per_node, lists = memo[0], memo[3], memo[4]
         self.ctx.frames["outages.frequent"] = frequent     # the same frame while it does not change
         stats = reliability.node_kpis(pairs, self.tree, now).reindex(per_node.index)
-        entries = dict(zip(per_node.index, _entries(per_node, stats)))
+        return [self._outages_dataset(now, per_node, stats, active_list), Dataset("frequent_outages", now, lists)]
+
+    def _outages_dataset(self, now, per_node, stats, active_list) -> Dataset:
+        """Per node its counts and indices as JSON text (see _entries), serialised again only
+        where a value changed, handed to publish as a patch of the changed entries."""
+        texts, rows = self._texts.update(per_node, stats)
+        prev, entries = self._entries, dict(self._entries)
+        if rows is None:
+            entries = dict(zip(per_node.index, (RawJSON(t) for t in texts)))
+        else:
+            for i in rows:
+                entries[per_node.index[i]] = RawJSON(texts[i])
         entries["_active"] = active_list
-        return [Dataset("outages", now, entries), Dataset("frequent_outages", now, lists)]
+        last = self._dataset
+        if rows is None:
+            keep = set(entries)
+            changed = {k: v for k, v in entries.items() if prev.get(k) != v}
+            removed = [k for k in prev if k not in keep]
+        else:
+            changed = {per_node.index[i]: entries[per_node.index[i]] for i in rows
+                       if prev.get(per_node.index[i]) != entries[per_node.index[i]]}
+            removed = []
+        if prev.get("_active") is not active_list:
+            changed["_active"] = active_list
+        self._entries = entries
+        if last is not None and last.digest is not None and prev:
+            payload = {k: v if isinstance(v, RawJSON) else dumps(v) for k, v in changed.items()}
+            ds = Dataset("outages", now, entries, digest=patch_digest(last.digest, payload, removed),
+                         patch=Patch(last.digest, changed, removed))
+        else:
+            ds = Dataset("outages", now, entries)
+        self._dataset = ds
+        return ds
 
     def _active(self, now: datetime) -> tuple[pd.DataFrame, list[dict]]:
         """Counts of outages in progress per node, and their list: they depend on the clock only
@@ -180,6 +215,56 @@ class OutagesCollector(Collector):
 
 
 RELIABILITY = ("customer_hours_active", "customer_hours_mtd", "saidi_mtd_h", "saifi_mtd", "rs1_mtd")
+
+
+def _known(field: str, codes: pd.Index) -> v.Rule:
+    """v.known_code on the codes' own hash table (kept per tree), not one built per poll."""
+    return v.Rule(field, "known_code",
+                  lambda df: df[field].notna() & (codes.get_indexer(df[field].astype(object)) < 0))
+
+
+class _EntryTexts:
+    """The outages entries' JSON (what _entries writes), column by column: a value's text is made
+    again only where the value changed since the last cycle on the same nodes."""
+
+    def __init__(self):
+        self.index = None
+        self.values: dict[str, np.ndarray] = {}
+        self.texts: dict[str, list[str]] = {}
+        self.rows: list[str] = []
+
+    def update(self, counts: pd.DataFrame, stats: pd.DataFrame) -> tuple[list[str], np.ndarray | None]:
+        """Every node's entry text, and the rows that changed (None: all of them, new nodes)."""
+        columns = {k: (counts[k].to_numpy(dtype="int64"), str) for k in counts.columns}
+        for k in RELIABILITY:
+            columns[k] = (stats[k].to_numpy(dtype="float64"), _number)
+        columns["interruptions_mtd"] = (stats["interruptions_mtd"].to_numpy(dtype="int64"), str)
+        same = self.index is not None and list(columns) == list(self.texts) and (
+            self.index is counts.index or self.index.equals(counts.index))
+        moved = np.zeros(len(counts), dtype=bool)
+        for k, (values, fmt) in columns.items():
+            if same:
+                old = self.values[k]
+                diff = values != old
+                if values.dtype.kind == "f":
+                    diff &= ~(np.isnan(values) & np.isnan(old))
+                texts = self.texts[k]
+                for i in np.flatnonzero(diff).tolist():
+                    texts[i] = fmt(values[i].item())
+                moved |= diff
+            else:
+                self.texts[k] = [fmt(x) for x in values.tolist()]
+            self.values[k] = values
+        template = "{" + ",".join(f"{dumps(k)}:%s" for k in columns) + "}"
+        cols = list(self.texts.values())
+        if not same:
+            self.index = counts.index
+            self.rows = [template % row for row in zip(*cols)]
+            return self.rows, None
+        rows = np.flatnonzero(moved)
+        for i in rows.tolist():
+            self.rows[i] = template % tuple(c[i] for c in cols)
+        return self.rows, rows
 
 
 def _entries(counts: pd.DataFrame, stats: pd.DataFrame) -> list[RawJSON]:
