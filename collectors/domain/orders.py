@@ -434,9 +434,7 @@ class RepairKpis:
             self.row_leaf = np.concatenate([self.row_leaf, np.full(extra, -1, dtype="int64")])
 
     def _leaf(self, store: "OrderStore", rows: np.ndarray) -> np.ndarray:
-        cats = store._cats["tarea_code"]
-        if self._lut[0] != len(cats):
-            self._lut = (len(cats), np.append(self.tree.positions(cats) if cats else np.zeros(0, "int64"), -1))
+        self._lut = _extend_lut(self._lut, store._cats["tarea_code"], self.tree)
         return self._lut[1][store.col("tarea_code")[rows]]
 
     def _contrib(self, store: "OrderStore", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -588,6 +586,16 @@ class RepairKpis:
                              columns=REPAIR_COLUMNS)
         whole.attrs["baseline_days"] = moved_frame.attrs["baseline_days"] = self.baseline_days
         return whole, moved_frame
+
+
+def _extend_lut(lut: tuple[int, np.ndarray], cats: list, tree: Tree) -> tuple[int, np.ndarray]:
+    """(codes seen, tree position per store code then -1 for a missing code), extended by the
+    codes the store added since (the province has 330k 台区: never look them all up again)."""
+    seen, table = lut
+    if seen == len(cats):
+        return lut
+    more = tree.positions(cats[seen:]).astype("int64")
+    return len(cats), np.concatenate([table[:-1], more, [-1]])
 
 
 def _plus_minutes(t: np.ndarray, minutes: np.ndarray) -> np.ndarray:

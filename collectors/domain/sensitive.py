@@ -12,7 +12,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from collectors.domain.orders import rollup_complete
+from collectors.domain.orders import _extend_lut, rollup_complete
 from collectors.domain.tree import Tree
 
 REASONS = ("repeat_escalated", "billing_anomaly", "escalation_channel", "keyword", "key_customer",
@@ -98,10 +98,16 @@ def group_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
 
 
 def known_outage(orders: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame) -> pd.Series:
-    """True where an OMS outage (not cancelled) covered the order's 台区 when it was accepted."""
+    """True where an OMS outage (not cancelled) covered the order's 台区 when it was accepted.
+    Only the outages and scope rows on the orders' 台区 are joined (the province keeps ~10^5
+    scope rows; a cycle checks a handful of group calls)."""
+    if orders.empty:
+        return pd.Series(False, index=orders.index)
+    tareas = pd.unique(orders["tarea_code"].to_numpy(dtype=object))
     live = outages[outages["status"] != "cancelled"][["outage_id", "equipment_code", "start_at", "restored_at"]]
-    covered = pd.concat([scope[["outage_id", "tarea_code"]],
-                         live.rename(columns={"equipment_code": "tarea_code"})[["outage_id", "tarea_code"]]])
+    in_scope = scope.loc[scope["tarea_code"].isin(tareas), ["outage_id", "tarea_code"]]
+    on_equipment = live.loc[live["equipment_code"].isin(tareas), ["outage_id", "equipment_code"]]
+    covered = pd.concat([in_scope, on_equipment.rename(columns={"equipment_code": "tarea_code"})])
     spans = covered.merge(live[["outage_id", "start_at", "restored_at"]], on="outage_id")
     hits = orders[["order_no", "tarea_code", "accepted_at"]].merge(spans, on="tarea_code")
     inside = (hits["start_at"] <= hits["accepted_at"]) & (
@@ -258,9 +264,7 @@ class SensitiveState:
             self.counted = np.concatenate([self.counted, z(bool)])
 
     def _leaf(self, store, rows: np.ndarray) -> np.ndarray:
-        cats = store._cats["tarea_code"]
-        if self._lut[0] != len(cats):
-            self._lut = (len(cats), np.append(self.tree.positions(cats) if cats else np.zeros(0, "int64"), -1))
+        self._lut = _extend_lut(self._lut, store._cats["tarea_code"], self.tree)
         return self._lut[1][store.col("tarea_code")[rows]]
 
     def before_write(self, store, rows: np.ndarray) -> None:
