@@ -144,6 +144,7 @@ TEXT = {
     "last_event": ("最近事件", "Last event"),
     "at": ("时间", "Time"),
     "rejected_rows": ("拒收数据行", "Rejected rows"),
+    "rejected_rows_scoped": ("拒收数据行（字段值仅对全网范围用户显示）", "Rejected rows (field values shown to whole-network users only)"),
     "rejects_by_rule": ("拒收原因分布（最近{n}行）", "Rejected rows by source and rule (newest {n})"),
     "warnings_not_evaluated": ("此级单位不做服务预警评估（评估到供电所）", "Warnings are evaluated down to stations only"),
     "warnings_below": ("各单位预警等级", "Warning level of every unit"),

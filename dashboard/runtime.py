@@ -18,6 +18,12 @@ def settings():
     return _state["settings"]
 
 
+def principal():
+    """Who the current request is for (the security guard sets it), or None outside a request."""
+    from flask import g, has_request_context
+    return g.get("principal") if has_request_context() else None
+
+
 def lang() -> str:
     """The viewer's language: the cookie the language switch sets (remembered per browser)."""
     from flask import has_request_context, request

@@ -11,6 +11,7 @@ from pathlib import Path
 import dash
 import pytest
 
+from collectors.publish import record_rejects
 from config import settings as settings_mod
 from dashboard import runtime
 from dashboard.security import accounts, principal
@@ -344,3 +345,22 @@ def test_cli_manages_users_and_tokens(tmp_path):
     assert cli("token-revoke", "1").returncode == 0 and "revoked" in cli("token-list").stdout
     boot = cli("init", "--admin-if-empty")
     assert boot.returncode == 0 and "password" not in boot.stdout             # users exist: no bootstrap admin
+
+
+def test_ops_shows_rejected_values_to_whole_network_users_only(secured, redis_client):
+    """Ops names no region, so a district user may open it; the rejected values come from every
+    district, so they are shown at whole-network scope only (counts and rules to everyone)."""
+    record_rejects(redis_client, [{"at": "2026-07-15T13:00:00", "source": "oms", "table": "repair_orders",
+                                   "key": "RO-SECRET-1", "field": "caller_phone", "rule": "format",
+                                   "value": "13800138000", "collector": "orders"}])
+
+    def ops_page(client) -> str:
+        resp = client.post("/_dash-update-component", json=payload(secured, "_pages_content.children", {
+            "_pages_location.pathname": "/ops", "_pages_location.search": ""}))
+        assert resp.status_code == 200
+        return resp.get_data(as_text=True)
+
+    district = ops_page(signed_in(secured, "ann", "viewer", "PC01"))
+    network = ops_page(signed_in(secured, "root", "viewer", "*"))
+    assert "RO-SECRET-1" in district and "13800138000" not in district
+    assert "RO-SECRET-1" in network and "13800138000" in network

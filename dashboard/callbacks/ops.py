@@ -7,7 +7,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import ids, runtime
 from dashboard.callbacks.patches import bars_patch
-from dashboard.pages.ops import PAGE, parts, snapshot
+from dashboard.pages.ops import PAGE, parts, sees_values, snapshot
 from dashboard.store import RedisUnavailable
 
 
@@ -21,7 +21,8 @@ def refresh(versions, view):
     if not isinstance(view, dict) or view.get("page") != PAGE or view.get("lang") not in ("zh", "en"):
         raise PreventUpdate
     try:
-        collectors, processes, counts, rejects = parts(snapshot(runtime.store()), view["lang"])
+        collectors, processes, counts, rejects = parts(snapshot(runtime.store()), view["lang"],
+                                                       sees_values(runtime.principal()))
     except RedisUnavailable:
         raise PreventUpdate  # the banner says so; the last good values stay on screen
     return collectors, processes, bars_patch(counts, "count"), rejects

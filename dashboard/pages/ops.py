@@ -1,5 +1,7 @@
 """运行状态 Ops: every collector's health, the supervised processes, and the rejected rows with
-where they came from and why. Failure is data: this page is what to look at when a tile is stale."""
+where they came from and why. Failure is data: this page is what to look at when a tile is stale.
+The page names no region, so every signed-in user may open it; a rejected field's value comes from
+any district, so only a whole-network principal (scope None) sees the values."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,9 +46,14 @@ def process_rows(processes: dict) -> list[dict]:
     return rows_for([{**p, "name": name} for name, p in sorted(processes.items())], None, "name")
 
 
-def reject_rows(rejects: list[dict]) -> list[dict]:
-    rows = [{**r, "value": "" if r.get("value") is None else str(r["value"]), "n": i} for i, r in enumerate(rejects)]
+def reject_rows(rejects: list[dict], with_values: bool = True) -> list[dict]:
+    rows = [{**r, "value": "" if r.get("value") is None or not with_values else str(r["value"]), "n": i}
+            for i, r in enumerate(rejects)]
     return rows_for(rows, None, "n")
+
+
+def sees_values(who) -> bool:
+    return who is None or who.scope is None
 
 
 def reject_counts(rejects: list[dict]) -> list[dict]:
@@ -63,10 +70,10 @@ def snapshot(store) -> dict:
             "now": store.clock.now()}
 
 
-def parts(snap: dict, lang: str) -> list:
+def parts(snap: dict, lang: str, with_values: bool = True) -> list:
     """Grid rows and the rejects' counts, in the order of the refresh callback's outputs."""
     return [collector_rows(snap["health"], snap["now"], lang), process_rows(snap["processes"]),
-            reject_counts(snap["rejects"]), reject_rows(snap["rejects"])]
+            reject_counts(snap["rejects"]), reject_rows(snap["rejects"], with_values)]
 
 
 def layout(**query):
@@ -75,7 +82,8 @@ def layout(**query):
         snap = snapshot(runtime.store())
     except RedisUnavailable:
         return scope.message(t("redis_down", lang))
-    collectors, processes, counts, rejects = parts(snap, lang)
+    with_values = sees_values(runtime.principal())
+    collectors, processes, counts, rejects = parts(snap, lang, with_values)
     chart = figures.node_bars(counts, "count", t("rejects_by_rule", lang, n=REJECTS_SHOWN), theme, height=280)
     return html.Div([
         dcc.Store(id=ids.VIEW, data={"page": PAGE, "lang": lang, "theme": theme}),
@@ -83,7 +91,8 @@ def layout(**query):
         table(PAGE, "collectors", COLLECTORS, collectors, lang, height="330px", title=t("collectors", lang)),
         table(PAGE, "processes", PROCESSES, processes, lang, height="200px", title=t("processes", lang)),
         dbc.Card(c.graph(ids.part(PAGE, "reject_chart"), chart), className="pw-tile mb-2"),
-        table(PAGE, "rejects", REJECTS, rejects, lang, height="420px", title=t("rejected_rows", lang)),
+        table(PAGE, "rejects", REJECTS, rejects, lang, height="420px",
+              title=t("rejected_rows" if with_values else "rejected_rows_scoped", lang)),
     ], className="pw-page")
 
 
