@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     if "peer" in parts:
         compare.judge(compare.run(200, a.seconds, 2, a.workers, a.scale), 200)
     if "glass" in parts:
-        time_to_glass.judge(time_to_glass.run(a.inserts, 5.0, 2000), 5.0, 2000)
+        time_to_glass.judge(time_to_glass.run(a.inserts, 5.0, WALL_TICK_MS), 5.0, WALL_TICK_MS)
     print_machine("end")
     return 0
 
