@@ -100,17 +100,32 @@ def episodes(breaker: pd.DataFrame, ami: pd.DataFrame, tree: Tree, now: datetime
 
 
 def replace_feeders(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
-                    fresh: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], feeders) -> tuple:
+                    fresh: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], feeders,
+                    feeders_at: np.ndarray | None = None) -> tuple:
     """`episodes` output with every episode of `feeders` (and its observed 台区 and events)
     replaced by `fresh`, the episodes derived from those feeders' events alone. Episodes never
     span feeders (a 台区 folds only into its own feeder's episode), so the result is what the
-    whole derivation gives, row order aside."""
+    whole derivation gives, row order aside. When the events carry their feeder's tree position
+    (column fpos, see `tag_feeders`), `feeders_at` are the feeders' positions."""
     eps, observed, events = found
     gone = eps["feeder_code"].isin(feeders)
     ids = eps.loc[gone, "ep_id"]
+    if feeders_at is not None and "fpos" in events:   # events tagged with their feeder's position
+        ev_gone = np.isin(events["fpos"].to_numpy(), feeders_at)
+    else:
+        ev_gone = events["ep_id"].isin(ids).to_numpy()
     return (pd.concat([eps[~gone], fresh[0]], ignore_index=True),
             pd.concat([observed[~observed["ep_id"].isin(ids)], fresh[1]], ignore_index=True),
-            pd.concat([events[~events["ep_id"].isin(ids)], fresh[2]], ignore_index=True))
+            pd.concat([events[~ev_gone], fresh[2]], ignore_index=True))
+
+
+def tag_feeders(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], tree: Tree) -> tuple:
+    """`episodes` output with each event's feeder as a tree position (column fpos, int32): the
+    events of some feeders are then found on integers."""
+    eps, observed, events = found
+    feeder = pd.Series(eps["feeder_code"].to_numpy(), index=pd.Index(eps["ep_id"].to_numpy()))
+    at = tree.positions(events["ep_id"].map(feeder).to_numpy(dtype=object)).astype("int32")
+    return eps, observed, events.assign(fpos=at)
 
 
 def _event_rows(dev: pd.DataFrame, device, code_col: str, off: str, on: str, ep: pd.Series) -> pd.DataFrame:
@@ -309,9 +324,13 @@ def _episode_cases(eps: pd.DataFrame, matched: pd.Series) -> pd.DataFrame:
                         index=pd.Index(eps["ep_id"].to_numpy()))
 
 
-def case_events(events: pd.DataFrame, base: Base, cases) -> pd.DataFrame:
-    """The events behind the given cases, with their case_id (EVENT_COLUMNS)."""
+def case_events(events: pd.DataFrame, base: Base, cases, tree: Tree | None = None) -> pd.DataFrame:
+    """The events behind the given cases, with their case_id (EVENT_COLUMNS). Events tagged with
+    their feeder (`tag_feeders`, with the `tree`) are narrowed to the cases' feeders first."""
     eps = base.episodes[base.episodes["case_id"].isin(list(cases))]
+    if tree is not None and "fpos" in events:
+        events = events[np.isin(events["fpos"].to_numpy(), tree.positions(pd.unique(eps["feeder_code"])))]
+        events = events.drop(columns="fpos")
     rows = events[events["ep_id"].isin(eps.index)]
     return rows.assign(case_id=rows["ep_id"].map(eps["case_id"]).to_numpy()).drop(columns="ep_id")
 

@@ -195,14 +195,14 @@ class EventsCollector(Collector):
                 or self._episodes_tree is not tree:
             window = pd.Timedelta(minutes=cfg["match_window_minutes"])
             if self._episodes is None or self._dirty is None or self._episodes_tree is not tree:
-                self._episodes = kpi.episodes(breaker, ami, tree, now, window)
+                self._episodes = kpi.tag_feeders(kpi.episodes(breaker, ami, tree, now, window), tree)
                 self._base_dirty = None
             elif self._dirty:   # episodes never span feeders: derive those of the touched ones only
                 feeders = list(self._dirty)
                 at = tree.positions(feeders)
                 fresh = kpi.episodes(breaker[np.isin(breaker["_fpos"].to_numpy(), at)],
                                      ami[np.isin(ami["_fpos"].to_numpy(), at)], tree, now, window)
-                self._episodes = kpi.replace_feeders(self._episodes, fresh, feeders)
+                self._episodes = kpi.replace_feeders(self._episodes, kpi.tag_feeders(fresh, tree), feeders, at)
                 if self._base_dirty is not None:
                     self._base_dirty.update(feeders)
             self._episodes_version, self._episodes_tree, self._dirty = self._events_version, tree, set()
@@ -281,7 +281,7 @@ class EventsCollector(Collector):
             return found
         missing = [case for case in found["case_id"].unique() if case not in self._evidence]
         if missing:
-            ev = kpi.case_events(self._episodes[2], self._base, missing) \
+            ev = kpi.case_events(self._episodes[2], self._base, missing, self.tree) \
                 .sort_values(["ts", "event_id"], kind="stable")
             shown = ev.groupby("case_id").head(cfg["evidence_events"])
             by_case: dict[str, list[dict]] = {case: [] for case in missing}
@@ -323,9 +323,14 @@ class EventsCollector(Collector):
             self._dataset = None           # a new tree: the next dataset goes out whole
         pending = self._sums["pending"]
         leaf = kpi.month_leaf(cases, now)
-        month_at = month.update(leaf.groupby("code")[kpi.MONTH_COUNTS].sum())
         pend = cases.loc[cases["pending"], "equipment"]
-        pending_at = pending.update(pend.groupby(pend).size().to_frame("pending"))
+        memo = self._memo.get("leaves")
+        if memo is not None and memo[0] is month and memo[1].equals(leaf) and memo[2].equals(pend):
+            month_at = pending_at = np.array([], dtype="int64")     # nothing moved at any equipment
+        else:
+            month_at = month.update(leaf.groupby("code")[kpi.MONTH_COUNTS].sum())
+            pending_at = pending.update(pend.groupby(pend).size().to_frame("pending"))
+            self._memo["leaves"] = (month, leaf, pend)
         listed = month.values[:, 0] > 0
         if not self._entries:          # a new tree: every node
             month_at = np.flatnonzero(listed | (tree.level_numbers <= LEVELS.index("station")))
