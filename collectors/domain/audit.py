@@ -143,13 +143,16 @@ def match(eps: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame, window:
                          .set_axis(["ep_id", "key", "start"], axis=1)])
     # only the outages and scope rows on one of these keys can match (a few episodes are matched
     # again each cycle against every outage of the window)
-    wanted = pd.unique(ep_keys["key"].to_numpy())
-    live = outages[outages["status"] != "cancelled"]
-    keys = pd.concat([live.loc[live["equipment_code"].isin(wanted), ["outage_id", "equipment_code"]]
-                      .set_axis(["outage_id", "key"], axis=1),
-                      scope.loc[scope["tarea_code"].isin(wanted), ["outage_id", "tarea_code"]]
-                      .set_axis(["outage_id", "key"], axis=1)])
-    keys = keys.merge(live[["outage_id", "start_at", "reported_at"]], on="outage_id").drop_duplicates()
+    wanted = pd.unique(ep_keys["key"].to_numpy(dtype=object))
+    on_key = pd.Series(outages["equipment_code"].to_numpy(dtype=object)).isin(wanted).to_numpy()
+    in_scope = pd.Series(scope["tarea_code"].to_numpy(dtype=object)).isin(wanted).to_numpy()
+    keys = pd.concat([outages.loc[on_key, ["outage_id", "equipment_code"]].set_axis(["outage_id", "key"], axis=1),
+                      scope.loc[in_scope, ["outage_id", "tarea_code"]].set_axis(["outage_id", "key"], axis=1)],
+                     ignore_index=True)
+    live = outages[["outage_id", "status", "start_at", "reported_at"]]
+    live = live[live["outage_id"].isin(keys["outage_id"]).to_numpy()]
+    live = live[(live["status"] != "cancelled").to_numpy()].drop(columns="status")
+    keys = keys.merge(live, on="outage_id").drop_duplicates()
     cand = ep_keys.merge(keys, on="key")
     cand["gap"] = (cand["start_at"] - cand["start"]).abs()
     cand = cand[cand["gap"] <= window].sort_values(["gap", "reported_at", "outage_id"])
