@@ -430,9 +430,16 @@ class NodeSums:
         return per_node
 
 
-def findings(c: pd.DataFrame) -> pd.DataFrame:
-    """Cases with at least one flag, with the list of their flags."""
+def findings(c: pd.DataFrame, names: bool = True) -> pd.DataFrame:
+    """Cases with at least one flag, with the list of their flags (`flag_names`; left out when
+    not `names`)."""
     flagged = c[c[list(FLAGS)].any(axis=1)].copy()
+    return flag_names(flagged) if names else flagged
+
+
+def flag_names(flagged: pd.DataFrame) -> pd.DataFrame:
+    """The cases with the list of their flags in column "flags"."""
+    flagged = flagged.copy()
     names = np.array(FLAGS)
     flagged["flags"] = [names[row].tolist() for row in flagged[list(FLAGS)].to_numpy(dtype=bool)]
     return flagged

@@ -174,7 +174,7 @@ class EventsCollector(Collector):
             for case in stale:
                 self._evidence.pop(case, None)
                 self._reports.pop(case, None)
-        found = kpi.findings(cases)
+        found = kpi.findings(cases, names=False)      # flag names only for the findings listed
         found.index = pd.Index(found["case_id"].to_numpy(), dtype=object)
         heads = self._heads(found, cfg)
         changed_texts = self._record_texts(found, heads, log.outages, stale, cfg)
@@ -262,7 +262,7 @@ class EventsCollector(Collector):
         self._shown = bits
         redo |= ~shown.index.isin(list(self._texts))
         redo_ids = shown.index[redo]
-        fresh = dict(zip(redo_ids, json_records(self._listing(shown.loc[redo_ids], outages, cfg))))
+        fresh = dict(zip(redo_ids, json_records(self._listing(kpi.flag_names(shown.loc[redo_ids]), outages, cfg))))
         texts, changed = {}, set()
         for case in ids:
             old = self._texts.get(case)
