@@ -188,7 +188,7 @@ def test_countdown_lists_are_the_text_of_top_per_node(seed):
     frame.loc[frame.index[::7], "area_type"] = None           # no limit known: NaN minutes, last
     frame.loc[frame.index[::11], "status"] = "arrived"
     frame.loc[frame.index[::11], "arrived_at"] = frame.loc[frame.index[::11], "accepted_at"] + pd.Timedelta(minutes=20)
-    frame["order_no"] = [f"O\"{i}" for i in range(len(frame))]   # a quote to escape
+    frame["order_no"] = [f"O\"{i}" if i % 3 else f"O\\{i}\t单" if i % 2 else f"O{i}单" for i in range(len(frame))]
     rep = limits()["repair"]
     clocks = kpi.countdowns(frame, NOW, rep)
     for top in (3, 50):

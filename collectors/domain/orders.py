@@ -617,7 +617,10 @@ def _json_str(values) -> list[str]:
             continue
         text = memo.get(v)
         if text is None:
-            text = memo[v] = json.dumps(v, ensure_ascii=False)
+            # a plain string is written as it is between quotes (json escapes only quotes,
+            # backslashes and control characters with ensure_ascii=False)
+            plain = isinstance(v, str) and v.isprintable() and '"' not in v and "\\" not in v
+            text = memo[v] = f'"{v}"' if plain else json.dumps(v, ensure_ascii=False)
         out.append(text)
     return out
 
