@@ -83,3 +83,8 @@ def test_unchanged_source_is_not_read_again_and_changes_are(settings_env, source
     assert len(reads) == n
     h.at(t + REREAD_AFTER).run()
     assert len(reads) == n + 2 and h.entry("topology", "PC02")["name"] == "悄悄改"
+    # the next hourly whole read finds the same nodes: the same tree object (caches kept)
+    tree = h.ctx.tree
+    h.at(t + 2 * REREAD_AFTER).run()
+    assert len(reads) == n + 4 and h.ctx.tree is tree
+    assert_matches_sql(h, source_url, t + 2 * REREAD_AFTER)

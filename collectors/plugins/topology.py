@@ -82,7 +82,12 @@ class TopologyCollector(Collector):
         rejects += orphan_rejects
         if nodes.empty:
             raise ValueError("grid_node holds no valid node")
-        self.ctx.tree = Tree(compact(nodes.set_index("code")))
+        nodes = compact(nodes.set_index("code"))
+        old = self.ctx.tree
+        if old is None or not old.nodes.equals(nodes):
+            self.ctx.tree = Tree(nodes)
+        # else the hourly re-read found the same nodes: the same Tree object, so every
+        # collector's per-tree caches (positions, ancestors, code order) stay valid
 
         kc_rules = [*v.required("customer_id", "name", "category", "tarea_code", "primary_feeder"),
                     v.known_code("tarea_code", self.ctx.tree.codes("tarea")),
