@@ -39,3 +39,34 @@ def test_a_fresh_worker_has_every_callback_before_its_first_request(redis_url):
     assert out.returncode == 0, out.stderr[-2000:]
     count, router, wall = out.stdout.split()
     assert int(count) > 20 and router == "True" and wall == "True", out.stdout
+
+
+def test_the_server_gets_each_answer_whole_and_the_body_is_closed(web_app):
+    """dashboard.serve.whole_body: the same status, headers and bytes as the app's own iterator,
+    in one piece, and the app's body closed (Flask's teardown runs on close)."""
+    from dashboard.serve import whole_body
+    closed = []
+
+    class Body:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __iter__(self):
+            return iter(self.inner)
+
+        def close(self):
+            closed.append(True)
+            getattr(self.inner, "close", lambda: None)()
+
+    def tracked(environ, start_response):
+        return Body(web_app.server(environ, start_response))
+
+    from werkzeug.test import EnvironBuilder
+    for path in ("/assets/peakwatch.js", f"/_dash-component-suites/{next(iter(web_app.registered_paths))}/"
+                 f"{sorted(next(iter(web_app.registered_paths.values())))[0]}"):
+        seen = []
+        body = whole_body(tracked)(EnvironBuilder(path=path).get_environ(), lambda s, h, e=None: seen.append(s))
+        direct = b"".join(web_app.server.test_client().get(path).response)
+        assert isinstance(body, list) and len(body) == 1 and seen[0].startswith("200")
+        assert body[0] == direct and len(body[0]) > 0
+    assert closed == [True, True]
