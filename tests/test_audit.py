@@ -123,3 +123,23 @@ def test_a_late_report_turns_an_unreported_case_into_a_reported_one(audit, sourc
     audit.run()
     assert sorted(findings(audit)["U1"]["flags"]) == ["late"]
     assert "F:b1" not in findings(audit)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_merge_sorted_equals_a_whole_sort(seed):
+    """The audit base keeps its cases sorted by case_id; the cases derived again are slotted in
+    (`_merge_sorted`) instead of sorting the whole frame: the same frame as concat + sort_index."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    from collectors.domain.audit import _merge_sorted
+
+    rnd = random.Random(seed)
+    ids = rnd.sample([f"{p}:{i:04d}" for p in "FTO" for i in range(60)] + ["A", "Z", "F:"], rnd.randint(1, 40))
+    split = rnd.randint(0, len(ids))
+    frame = pd.DataFrame({"n": np.arange(len(ids)), "s": [i[::-1] for i in ids],
+                          "t": pd.to_datetime(np.arange(len(ids)), unit="m")}, index=pd.Index(ids, dtype=object))
+    kept, fresh = frame.iloc[:split].sort_index(), frame.iloc[split:]
+    pd.testing.assert_frame_equal(_merge_sorted(kept, fresh), pd.concat([kept, fresh]).sort_index())

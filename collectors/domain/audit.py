@@ -312,13 +312,28 @@ def update_base(prev: Base | None, found: tuple[pd.DataFrame, pd.DataFrame, pd.D
     touched = set(old.loc[was_there, "case_id"]) | set(fresh["case_id"])
     theirs = episodes_now[episodes_now["case_id"].isin(touched)]
     rows = eps[eps["ep_id"].isin(theirs.index)]
-    parts = [prev.cases[~prev.cases.index.isin(touched)]]
-    if len(rows):
-        parts.append(case_base(rows, observed[observed["ep_id"].isin(theirs.index)], theirs["case_id"],
-                               outages, scope, tree, cfg))
-    parts = [p for p in parts if len(p)]
-    cases = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0] if parts else None
+    kept_cases = prev.cases[~prev.cases.index.isin(touched)]
+    derived = case_base(rows, observed[observed["ep_id"].isin(theirs.index)], theirs["case_id"],
+                        outages, scope, tree, cfg) if len(rows) else kept_cases.iloc[:0]
+    parts = [p for p in (kept_cases, derived) if len(p)]
+    cases = _merge_sorted(kept_cases, derived) if len(parts) > 1 else parts[0] if parts else None
     return Base(cases, episodes_now), touched
+
+
+def _merge_sorted(kept: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
+    """`pd.concat([kept, fresh]).sort_index()` for `kept` already sorted by its index and
+    `fresh` a few rows whose index values are not in `kept`: the few are sorted and slotted in
+    (searchsorted) instead of sorting the whole frame again."""
+    fresh = fresh.sort_index()
+    n, m = len(kept), len(fresh)
+    at = np.searchsorted(kept.index.to_numpy(dtype=object), fresh.index.to_numpy(dtype=object)) \
+        + np.arange(m)
+    order = np.empty(n + m, dtype="int64")
+    slot = np.ones(n + m, dtype=bool)
+    slot[at] = False
+    order[slot] = np.arange(n)
+    order[at] = n + np.arange(m)
+    return pd.concat([kept, fresh]).take(order)
 
 
 def _episode_cases(eps: pd.DataFrame, matched: pd.Series) -> pd.DataFrame:
