@@ -291,3 +291,44 @@ def test_running_sensitive_orders_equal_a_full_recomputation_every_cycle(setting
         if cycle == 7:
             assert h.entry("sensitive", "PC")["reason_group_no_outage"] >= 1
     assert now > START + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_outage_spans_per_tarea_answer_as_the_whole_scope_join(seed):
+    """known_outage through the spans kept per 台区 (built once per pair of OMS frames) equals the
+    join over the whole scope table: cancelled outages, outages by scope row or by their own
+    equipment, open spans, a start or a restoration exactly at acceptance, no outage at all."""
+    rng = np.random.default_rng(seed)
+    tareas = [f"T{i}" for i in range(30)]
+    base = pd.Timestamp("2026-07-15")
+    hits = 0
+    for _ in range(150):
+        n = int(rng.integers(0, 25))
+        start = [base + pd.Timedelta(minutes=int(rng.integers(0, 600))) if rng.random() > 0.05 else pd.NaT
+                 for _ in range(n)]
+        outages = pd.DataFrame({
+            "outage_id": pd.Series([f"O{i}" for i in range(n)], dtype=object),
+            "equipment_code": pd.Series([rng.choice([*tareas, None]) for _ in range(n)], dtype=object),
+            "status": pd.Series([rng.choice(["active", "restored", "cancelled"]) for _ in range(n)], dtype=object),
+            "start_at": pd.to_datetime(pd.Series(start, dtype="datetime64[ns]")),
+            "restored_at": pd.to_datetime(pd.Series(
+                [s + pd.Timedelta(minutes=int(rng.integers(0, 200))) if rng.random() < 0.5 else pd.NaT
+                 for s in start], dtype="datetime64[ns]"))})
+        k = int(rng.integers(0, 40))
+        scope = pd.DataFrame({"outage_id": [f"O{rng.integers(0, 30)}" for _ in range(k)],
+                              "tarea_code": [rng.choice(tareas) for _ in range(k)]}, dtype=object)
+        m = int(rng.integers(1, 20))
+        acc = [base + pd.Timedelta(minutes=int(rng.integers(-60, 800))) for _ in range(m)]
+        if n and m > 1 and pd.notna(start[0]) and outages["equipment_code"][0] is not None:
+            acc[0] = start[0]            # accepted exactly at the start, on the outage's own 台区
+        orders = pd.DataFrame({"order_no": [f"N{i}" for i in range(m)],
+                               "tarea_code": [rng.choice(tareas) for _ in range(m)],
+                               "accepted_at": pd.to_datetime(acc).astype("datetime64[us]")},
+                              index=rng.permutation(100)[:m])
+        if n and m > 1 and pd.notna(start[0]) and outages["equipment_code"][0] is not None:
+            orders.loc[orders.index[0], "tarea_code"] = outages["equipment_code"][0]
+        want = sens.known_outage(orders, outages, scope)
+        got = sens.known_outage(orders, outages, scope, sens.OutageSpans(outages, scope))
+        assert got.equals(want)
+        hits += int(want.sum())
+    assert hits > 50

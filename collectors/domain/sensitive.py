@@ -97,12 +97,57 @@ def group_calls(orders: pd.DataFrame, cfg: dict) -> pd.Series:
     return pd.Series(count >= cfg["group_calls"], index=rep.index).reindex(orders.index, fill_value=False)
 
 
-def known_outage(orders: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame) -> pd.Series:
+class OutageSpans:
+    """The spans (start, restored) of the OMS outages (not cancelled) covering each 台区, by
+    scope row or as the outage's own equipment, grouped per 台区: built once for one pair of
+    outage and scope frames, so each known_outage call looks up only its orders' 台区 instead of
+    filtering the whole scope table (~10^5 rows at province scale)."""
+
+    def __init__(self, outages: pd.DataFrame, scope: pd.DataFrame):
+        self.outages, self.scope = outages, scope
+        live = outages[outages["status"] != "cancelled"][["outage_id", "equipment_code", "start_at", "restored_at"]]
+        on_equipment = live.loc[live["equipment_code"].notna(), ["outage_id", "equipment_code"]]
+        covered = pd.concat([scope[["outage_id", "tarea_code"]],
+                             on_equipment.rename(columns={"equipment_code": "tarea_code"})])
+        spans = covered.merge(live[["outage_id", "start_at", "restored_at"]], on="outage_id")
+        spans = spans[spans["tarea_code"].notna()]
+        codes, tareas = pd.factorize(spans["tarea_code"].to_numpy(dtype=object))
+        self.tareas = pd.Index(tareas, dtype=object)
+        by = np.argsort(codes, kind="stable")
+        self.first = np.searchsorted(codes[by], np.arange(len(self.tareas) + 1))
+        self.start = _us(spans["start_at"])[by]
+        self.restored = _us(spans["restored_at"])[by]
+
+    def covered(self, tarea: np.ndarray, accepted: np.ndarray) -> np.ndarray:
+        """Per order (its 台区 code and accepted_at): an outage span holds accepted_at."""
+        if not len(self.tareas):
+            return np.zeros(len(tarea), dtype=bool)
+        at = self.tareas.get_indexer(tarea)
+        ok = at >= 0
+        lo = np.where(ok, self.first[np.maximum(at, 0)], 0)
+        n = np.where(ok, self.first[np.maximum(at, 0) + 1], 0) - lo
+        owner = np.repeat(np.arange(len(tarea)), n)
+        pos = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+        acc = accepted[owner]
+        inside = (self.start[pos] <= acc) & (np.isnat(self.restored[pos]) | (self.restored[pos] >= acc))
+        return np.bincount(owner[inside], minlength=len(tarea)) > 0
+
+
+def _us(values) -> np.ndarray:
+    return np.asarray(pd.to_datetime(pd.Series(values, copy=False)).to_numpy(), dtype="datetime64[us]")
+
+
+def known_outage(orders: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame,
+                 spans: OutageSpans | None = None) -> pd.Series:
     """True where an OMS outage (not cancelled) covered the order's 台区 when it was accepted.
     Only the outages and scope rows on the orders' 台区 are joined (the province keeps ~10^5
-    scope rows; a cycle checks a handful of group calls)."""
+    scope rows; a cycle checks a handful of group calls). `spans`: the same frames' spans per
+    台区, built beforehand (the same answer without joining the whole scope per call)."""
     if orders.empty:
         return pd.Series(False, index=orders.index)
+    if spans is not None:
+        hit = spans.covered(orders["tarea_code"].to_numpy(dtype=object), _us(orders["accepted_at"]))
+        return orders["order_no"].isin(orders["order_no"][hit])
     tareas = pd.unique(orders["tarea_code"].to_numpy(dtype=object))
     live = outages[outages["status"] != "cancelled"][["outage_id", "equipment_code", "start_at", "restored_at"]]
     in_scope = scope.loc[scope["tarea_code"].isin(tareas), ["outage_id", "tarea_code"]]
@@ -116,7 +161,7 @@ def known_outage(orders: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFram
 
 
 def classify(orders: pd.DataFrame, cfg: dict, frequent: pd.Series, outages: pd.DataFrame,
-             scope: pd.DataFrame, now: datetime) -> pd.DataFrame:
+             scope: pd.DataFrame, now: datetime, spans: OutageSpans | None = None) -> pd.DataFrame:
     """One row per order of the window (the last window_hours): repeat flag, one boolean column
     per reason, and `sensitive`. Earlier orders count as history for the rules, but only the
     window is classified (a cycle's cost follows the window, not the 35-day state).
@@ -141,7 +186,7 @@ def classify(orders: pd.DataFrame, cfg: dict, frequent: pd.Series, outages: pd.D
         "key_customer": mine["key_customer"].astype(bool),
         "frequent_outage": mine["tarea_code"].map(frequent).fillna(0).ge(min_level),
         "group_no_outage": group & ~mine["order_no"].isin(
-            group_candidates.loc[known_outage(group_candidates, outages, scope), "order_no"]),
+            group_candidates.loc[known_outage(group_candidates, outages, scope, spans), "order_no"]),
     }, index=mine.index)
     flags["sensitive"] = flags[list(REASONS)].any(axis=1)
     flags["group_call"] = group.to_numpy()     # before the outage check (kept by SensitiveState)
@@ -238,6 +283,7 @@ class SensitiveState:
         self._changed: list[np.ndarray] = []          # rows written since the last cycle
         self._old_keys: list[tuple] = []              # their callers' hashes and 台区 before
         self._lut = (0, np.full(1, -1, dtype="int64"))
+        self._outage_spans: OutageSpans | None = None
         self.fresh = True
 
     # --- bookkeeping -----------------------------------------------------------------------------
@@ -331,7 +377,7 @@ class SensitiveState:
             areas = np.unique(store.col("tarea_code")[d_rows])
             history |= reach & np.isin(store.col("tarea_code"), areas)
             orders = store.frame(rows=np.flatnonzero(history))
-            flags = classify(orders, cfg, frequent, outages, scope, now).reindex(d_rows)
+            flags = classify(orders, cfg, frequent, outages, scope, now, self._spans(outages, scope)).reindex(d_rows)
             before, was_known = bits[d_rows].copy(), known[d_rows].copy()
             bits[d_rows] = _bits(flags, orders.loc[d_rows, "channel"].to_numpy(dtype=object) == cfg["media_channel"])
             known[d_rows] = True
@@ -353,7 +399,7 @@ class SensitiveState:
             rows = np.flatnonzero(steady & ((bits >> _GROUP) & 1).astype(bool))
             if len(rows):
                 part = store.frame(rows=rows, columns=["order_no", "tarea_code", "accepted_at"])
-                covered = known_outage(part, outages, scope).to_numpy(dtype=bool)
+                covered = known_outage(part, outages, scope, self._spans(outages, scope)).to_numpy(dtype=bool)
                 after = _set(bits[rows], _REASON_BIT["group_no_outage"], ~covered)
                 touched.append(rows[after != bits[rows]])
                 bits[rows] = after
@@ -393,6 +439,13 @@ class SensitiveState:
                 else np.unique(np.concatenate(moved)))
         self.fresh = False
         return self._frame(np.arange(len(self.upper))), self._frame(cand), lists
+
+    def _spans(self, outages: pd.DataFrame, scope: pd.DataFrame) -> OutageSpans:
+        """The outage spans per 台区, built again only when either frame is replaced."""
+        sp = self._outage_spans
+        if sp is None or sp.outages is not outages or sp.scope is not scope:
+            self._outage_spans = sp = OutageSpans(outages, scope)
+        return sp
 
     def _frame(self, slots: np.ndarray) -> pd.DataFrame:
         codes = self.tree.code_array[self.node[slots]]
