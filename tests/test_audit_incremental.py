@@ -105,6 +105,7 @@ def test_incremental_audit_equals_a_full_recomputation(settings_env, source_url,
             assert got[name] == want[name], f"{name} differs at step {i}, {now} (seed {seed})"
         assert redis_hash(redis_client, "audit") == redis_hash(fresh_client, "audit")
         check_month_and_pending(events.collector, live.ctx, audit, now)
+        check_tripped(events.collector, live.ctx, fresh.ctx)
     assert events.health["rejected_total"] >= bad_rows > 0
     assert patched >= len(steps) // 2       # the audit went out as patches (whole after a new tree)
     assert patched_outages >= len(steps) - 1
@@ -138,3 +139,20 @@ def test_outages_log_tells_what_changed_since_a_revision():
     assert log.changed_since(1) is None          # revision 2 is no longer kept
     assert log.changed_since(None) is None
     assert log.changed_since(6) is None          # another collector's log
+
+
+def check_tripped(collector, ctx, fresh_ctx) -> None:
+    """The feeders whose breaker is open now (read off the incremental episodes) against the
+    breaker events' own trip-to-close episodes and a fresh start's."""
+    import pandas as pd
+
+    def rows(frame):
+        return sorted(zip(frame["feeder_code"].tolist(), pd.to_datetime(frame["since"]).tolist()))
+
+    breaker = collector.events["scada_breaker_event"]
+    want = []
+    if not breaker.empty:
+        eps = kpi.device_episodes(breaker, "feeder_code", "trip", "close")
+        want = rows(eps[eps["end"].isna()].rename(columns={"start": "since"}))
+    assert rows(ctx.frames["events.tripped"]) == want
+    assert rows(fresh_ctx.frames["events.tripped"]) == want

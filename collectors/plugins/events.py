@@ -163,7 +163,7 @@ class EventsCollector(Collector):
         breaker, ami = self.events["scada_breaker_event"], self.events["ami_power_event"]
         self._update_base(breaker, ami, log, now, cfg)
         if self._tripped_version != self._events_version:
-            self.ctx.frames["events.tripped"] = self._tripped(breaker)
+            self.ctx.frames["events.tripped"] = self._tripped(self._episodes)
             self._tripped_version = self._events_version
         base = self._base.cases if self._base is not None else None
         cases = kpi.case_flags(base, now, cfg) if base is not None else kpi._empty_cases()
@@ -381,12 +381,15 @@ class EventsCollector(Collector):
         return ds
 
     @staticmethod
-    def _tripped(breaker: pd.DataFrame) -> pd.DataFrame:
-        if breaker.empty:
+    def _tripped(found) -> pd.DataFrame:
+        """The feeders whose breaker is open now: their feeder episodes still ongoing, read off
+        the episodes already derived (one breaker's trip-to-close episodes, row order aside)."""
+        eps = found[0] if found is not None else None
+        if eps is None or not (eps["kind"] == "feeder").any():
             return pd.DataFrame(columns=["feeder_code", "since"])
-        eps = kpi.device_episodes(breaker, "feeder_code", "trip", "close")
-        open_now = eps[eps["end"].isna()]
-        return pd.DataFrame({"feeder_code": open_now["feeder_code"], "since": open_now["start"]})
+        open_now = eps[((eps["kind"] == "feeder") & eps["end"].isna()).to_numpy()]
+        return pd.DataFrame({"feeder_code": open_now["feeder_code"].to_numpy(),
+                             "since": open_now["start"].to_numpy()})
 
 
 def _flag_bits(found: pd.DataFrame) -> np.ndarray:
