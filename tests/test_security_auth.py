@@ -364,3 +364,23 @@ def test_ops_shows_rejected_values_to_whole_network_users_only(secured, redis_cl
     network = ops_page(signed_in(secured, "root", "viewer", "*"))
     assert "RO-SECRET-1" in district and "13800138000" not in district
     assert "RO-SECRET-1" in network and "13800138000" in network
+
+
+def test_a_worker_decodes_each_session_cookie_once_and_never_a_forged_one(secured, monkeypatch):
+    """The session interface keeps what a verified cookie text decoded to: the same cookie is not
+    checked again, and a cookie with one character of its signature changed is refused."""
+    from flask.sessions import SecureCookieSessionInterface
+    client, _ = kiosk(secured)
+    decodes = []
+    original = SecureCookieSessionInterface.open_session
+    monkeypatch.setattr(SecureCookieSessionInterface, "open_session",
+                        lambda self, app, request: decodes.append(1) or original(self, app, request))
+    secured.server.session_interface._decoded.clear()
+    for _ in range(5):
+        assert client.get("/api/v1/versions").status_code == 200
+    assert len(decodes) == 1
+    cookie = client.get_cookie("pw_session").value
+    forged = cookie[:-1] + ("A" if cookie[-1] != "A" else "B")
+    intruder = secured.server.test_client()
+    intruder.set_cookie("pw_session", forged)
+    assert intruder.get("/api/v1/versions").status_code == 401
