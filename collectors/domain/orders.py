@@ -373,7 +373,30 @@ _VOLATILE = ["repair_last_hour", "partial", "baseline_last_hour", "open_repair",
              "key_customer_overdue", "overdue_restore"]
 
 
-class RepairKpis:
+class SlotSums:
+    """Running integer sums per tree node, in rows (slots) handed out as nodes first appear:
+    `sums[slot[node]]`, `node[slot]` its node."""
+
+    def _init_slots(self, n_nodes: int, width: int) -> None:
+        self.slot = np.full(n_nodes, -1, dtype="int64")
+        self.node = np.zeros(0, dtype="int64")
+        self.sums = np.zeros((0, width), dtype="int64")
+        self.n_slots = 0
+
+    def _slots(self, nodes: np.ndarray) -> np.ndarray:
+        new = np.unique(nodes[self.slot[nodes] < 0])
+        if len(new):
+            n = self.n_slots + len(new)
+            if n > len(self.sums):
+                more = np.zeros((max(n, 2 * len(self.sums), 1024) - len(self.sums), self.sums.shape[1]), "int64")
+                self.sums = np.concatenate([self.sums, more])
+            self.slot[new] = np.arange(self.n_slots, n)
+            self.node = np.concatenate([self.node, new])
+            self.n_slots = n
+        return self.slot[nodes]
+
+
+class RepairKpis(SlotSums):
     """`node_kpis` of an OrderStore, kept per cycle at the cost of what moved.
 
     Running per-node counts (a slot per node that ever had a row below it) of today's and the
@@ -397,10 +420,7 @@ class RepairKpis:
         upper = tree.nodes["level"].to_numpy() != "tarea"
         self.upper = tree.code_order[upper[tree.code_order]]          # code order: slots 0..n-1
         self.n_upper = len(self.upper)
-        self.slot = np.full(len(tree.nodes), -1, dtype="int64")
-        self.node = np.zeros(0, dtype="int64")
-        self.sums = np.zeros((0, 2 * HOURS), dtype="int64")         # h00..h23, b00..b23 (counts)
-        self.n_slots = 0
+        self._init_slots(len(tree.nodes), 2 * HOURS)                  # h00..h23, b00..b23 (counts)
         self._slots(self.upper)
         self.upper_out = np.zeros((self.n_upper, len(REPAIR_COLUMNS)))
         self.row_col = np.zeros(0, dtype="int16")    # per store row: its counted column or -1
@@ -415,18 +435,6 @@ class RepairKpis:
         self._apply(leaf, col, 1)
 
     # --- running counts ------------------------------------------------------------------------
-    def _slots(self, nodes: np.ndarray) -> np.ndarray:
-        new = np.unique(nodes[self.slot[nodes] < 0])
-        if len(new):
-            n = self.n_slots + len(new)
-            if n > len(self.sums):
-                more = np.zeros((max(n, 2 * len(self.sums), 1024) - len(self.sums), self.sums.shape[1]), "int64")
-                self.sums = np.concatenate([self.sums, more])
-            self.slot[new] = np.arange(self.n_slots, n)
-            self.node = np.concatenate([self.node, new])
-            self.n_slots = n
-        return self.slot[nodes]
-
     def _grow(self, n: int) -> None:
         if n > len(self.row_col):
             extra = max(n, 2 * len(self.row_col)) - len(self.row_col)

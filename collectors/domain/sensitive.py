@@ -12,7 +12,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from collectors.domain.orders import _extend_lut, rollup_complete
+from collectors.domain.orders import SlotSums, _extend_lut, rollup_complete
 from collectors.domain.tree import Tree
 
 REASONS = ("repeat_escalated", "billing_anomaly", "escalation_channel", "keyword", "key_customer",
@@ -248,7 +248,7 @@ _REASON_BIT = {r: 1 + i for i, r in enumerate(REASONS)}
 _COUNT_BITS = [_SENSITIVE, _REPEAT, _MEDIA, *[_REASON_BIT[r] for r in REASONS]]   # COUNTS' order
 
 
-class SensitiveState:
+class SensitiveState(SlotSums):
     """classify / node_kpis / listing of an OrderStore, kept per cycle at the cost of what moved.
 
     Each order of the window keeps its reasons as bits. A cycle classifies again only the orders
@@ -268,10 +268,7 @@ class SensitiveState:
         self.list_anc = np.stack([tree.ancestor_positions[lv] for lv in cfg["list_levels"]], axis=1)
         upper = tree.nodes["level"].to_numpy() != "tarea"
         self.upper = tree.code_order[upper[tree.code_order]]
-        self.slot = np.full(len(tree.nodes), -1, dtype="int64")
-        self.node = np.zeros(0, dtype="int64")
-        self.sums = np.zeros((0, len(COUNTS)), dtype="int64")
-        self.n_slots = 0
+        self._init_slots(len(tree.nodes), len(COUNTS))
         self._slots(self.upper)
         self.bits = np.zeros(0, dtype="uint16")       # per store row, its reasons (when known)
         self.known = np.zeros(0, dtype=bool)
@@ -287,18 +284,6 @@ class SensitiveState:
         self.fresh = True
 
     # --- bookkeeping -----------------------------------------------------------------------------
-    def _slots(self, nodes: np.ndarray) -> np.ndarray:
-        new = np.unique(nodes[self.slot[nodes] < 0])
-        if len(new):
-            n = self.n_slots + len(new)
-            if n > len(self.sums):
-                more = np.zeros((max(n, 2 * len(self.sums), 1024) - len(self.sums), self.sums.shape[1]), "int64")
-                self.sums = np.concatenate([self.sums, more])
-            self.slot[new] = np.arange(self.n_slots, n)
-            self.node = np.concatenate([self.node, new])
-            self.n_slots = n
-        return self.slot[nodes]
-
     def _grow(self, n: int) -> None:
         if n > len(self.bits):
             extra = max(n, 2 * len(self.bits)) - len(self.bits)
