@@ -155,8 +155,8 @@ def main(argv=None) -> int:
 def web_argv(host: str, port: int, workers: int, threads: int = 8, target: str = "dashboard.wsgi:worker",
              factory: bool = True) -> list[str]:
     """The web server: granian (HTTP in Rust) with `workers` processes of `threads` WSGI threads.
-    Side by side with gunicorn gthread on the same app and load, its tail was 5-10x shorter
-    (benchmarks/README.md): gthread's Python accept/keep-alive loop stalled ticks for 0.6-0.9 s."""
+    Side by side with gunicorn gthread on the same app and load its tail was 5-10x shorter
+    (benchmarks/README.md): p99 51-108 ms where gthread stalled ticks for 0.66-0.72 s."""
     return [sys.executable, "-m", "granian", "--interface", "wsgi", *(["--factory"] if factory else []), target,
             "--host", host, "--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads),
             "--backlog", "4096", "--no-ws", "--respawn-failed-workers", "--workers-kill-timeout", "5",
