@@ -46,14 +46,14 @@ def process_rows(processes: dict) -> list[dict]:
     return rows_for([{**p, "name": name} for name, p in sorted(processes.items())], None, "name")
 
 
-def reject_rows(rejects: list[dict], with_values: bool = True) -> list[dict]:
+def reject_rows(rejects: list[dict], with_values: bool) -> list[dict]:
     rows = [{**r, "value": "" if r.get("value") is None or not with_values else str(r["value"]), "n": i}
             for i, r in enumerate(rejects)]
     return rows_for(rows, None, "n")
 
 
 def sees_values(who) -> bool:
-    return who is None or who.scope is None
+    return who is not None and who.scope is None
 
 
 def reject_counts(rejects: list[dict]) -> list[dict]:
@@ -70,7 +70,7 @@ def snapshot(store) -> dict:
             "now": store.clock.now()}
 
 
-def parts(snap: dict, lang: str, with_values: bool = True) -> list:
+def parts(snap: dict, lang: str, with_values: bool) -> list:
     """Grid rows and the rejects' counts, in the order of the refresh callback's outputs."""
     return [collector_rows(snap["health"], snap["now"], lang), process_rows(snap["processes"]),
             reject_counts(snap["rejects"]), reject_rows(snap["rejects"], with_values)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-import time
 from datetime import timedelta
 
 from flask import request
@@ -15,6 +13,7 @@ from flask.sessions import SecureCookieSessionInterface
 from config import settings as settings_mod
 from dashboard.security import text  # noqa: F401  (adds the feature's strings to the i18n table)
 from dashboard.security import acks, db, guard, headers, login
+from dashboard.security.recent import RecentLookups
 
 log = logging.getLogger("dashboard.security")
 KIOSK_COOKIE_DAYS = 30
@@ -26,29 +25,21 @@ class SessionInterface(SecureCookieSessionInterface):
 
     Checking and decoding the cookie (HMAC, base64, zlib, JSON) was 12 % of a worker's time on a
     refresh; every screen sends the same cookie each second, so a worker keeps what a cookie text
-    decoded to, for at most DECODED_FOR_S (the 30-day expiry is then checked up to that late). Only
-    a cookie that verified is kept, by its exact text, signature included."""
+    decoded to, for at most DECODED_FOR_S (the 30-day expiry is then checked up to that late), by
+    its exact text, signature included (a bad signature decodes to an empty session)."""
 
     DECODED_FOR_S = 60.0
-    KEEP = 4096
 
     def __init__(self):
-        self._decoded: dict[str, tuple[float, dict]] = {}
-        self._lock = threading.Lock()
+        self._decoded = RecentLookups()
 
     def open_session(self, app, request):
         raw = request.cookies.get(self.get_cookie_name(app))
-        now = time.monotonic()
-        hit = self._decoded.get(raw) if raw else None
-        if hit is not None and now - hit[0] < self.DECODED_FOR_S:
-            return self.session_class(hit[1])
-        session = super().open_session(app, request)
-        if raw and session:                 # verified and not empty: a bad signature opens empty
-            with self._lock:
-                if len(self._decoded) >= self.KEEP:
-                    self._decoded.clear()
-                self._decoded[raw] = (now, dict(session))
-        return session
+        if not raw:
+            return super().open_session(app, request)
+        decode = super().open_session
+        return self.session_class(self._decoded.get((raw,), lambda: dict(decode(app, request)),
+                                                    self.DECODED_FOR_S))
 
     def get_cookie_secure(self, app) -> bool:
         proxies = app.config["PW_SECURITY"].trusted_proxies

@@ -11,7 +11,7 @@ from flask import Blueprint, g, redirect, render_template, request, session
 from dashboard import runtime
 from dashboard.i18n import t
 from dashboard.security import accounts, csrf, ratelimit
-from dashboard.security.principal import client_address, config, engine
+from dashboard.security.principal import ANONYMOUS, client_address, config, engine
 
 TOKEN_PARAM = "token"
 
@@ -90,7 +90,7 @@ def blueprint() -> Blueprint:
         if csrf.problem():
             return message(t("sec_bad_request", runtime.lang()), 400)
         who = g.get("principal")
-        if who is not None and who.kind != "anonymous":
+        if who is not None and who.kind != ANONYMOUS:
             accounts.audit(engine(), who.name, "logout", who.name, client_address())
         session.clear()
         return redirect("/login", 303)

@@ -6,7 +6,6 @@ screen ticks each second: one look-up per account per second per worker instead 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from flask import current_app, request, session
 
 from dashboard.security import accounts
 from dashboard.security.db import ROLES, WHOLE_TREE
+from dashboard.security.recent import RecentLookups
 
 log = logging.getLogger("dashboard.security")
 USER, SSO, KIOSK, ANONYMOUS = "user", "sso", "kiosk", "anonymous"
@@ -30,33 +30,6 @@ class Principal:
     def can(self, role: str) -> bool:
         """Kiosk tokens are read-only whatever else they are bound to."""
         return self.kind != KIOSK and ROLES.index(self.role) >= ROLES.index(role)
-
-
-class RecentLookups:
-    """This worker's recent account look-ups, each reused for `max_age_s`; bounded."""
-
-    def __init__(self, limit: int = 4096):
-        self._lock = threading.Lock()
-        self._seen: dict[tuple, tuple[float, object]] = {}
-        self._limit = limit
-        self.clock = time.monotonic
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-
-    def get(self, key: tuple, lookup, max_age_s: float):
-        now = self.clock()
-        hit = self._seen.get(key)
-        if hit is not None and now - hit[0] < max_age_s:
-            return hit[1]
-        value = lookup()
-        if max_age_s > 0:
-            with self._lock:
-                if len(self._seen) >= self._limit:
-                    self._seen.clear()
-                self._seen[key] = (now, value)
-        return value
 
 
 _recent = RecentLookups()
