@@ -10,6 +10,15 @@ from playwright.sync_api import sync_playwright
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
+# Drawn, and no callback pending in Dash's store (window.store; Dash 4 has no public API for it).
+SETTLED = """(() => {
+  const root = document.querySelector('#react-entry-point');
+  if (!root || root.children.length === 0 || !window.store) { return false; }
+  const callbacks = window.store.getState().callbacks || {};
+  return ['requested', 'prioritized', 'blocked', 'executing', 'watched', 'executed']
+    .every((k) => (callbacks[k] || []).length === 0);
+})()"""
+
 
 class Watched:
     """A page plus what it did wrong: console errors, page errors and requests to other hosts."""
@@ -37,10 +46,19 @@ class Watched:
                 raise TimeoutError(expression)
             self.page.wait_for_timeout(100)
 
-    def settle(self) -> None:
-        self.wait_js("document.querySelector('#react-entry-point') && "
-                     "document.querySelector('#react-entry-point').children.length > 0 && "
-                     "!document.querySelector('[data-dash-is-loading=\"true\"]')")
+    def settle(self, timeout_ms: float = 30000) -> None:
+        """Wait until the layout is drawn and Dash has no callback asked for and not yet applied,
+        twice 250 ms apart (a server answer queues a clientside callback after it, and Dash 4
+        no longer marks loading components with data-dash-is-loading)."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        quiet = 0
+        while True:
+            quiet = quiet + 1 if self.page.evaluate(SETTLED) else 0
+            if quiet == 2:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the page did not settle")
+            self.page.wait_for_timeout(250 if quiet else 100)
 
 
 @contextlib.contextmanager

@@ -65,6 +65,7 @@ def test_sql_insert_reaches_api_and_browser_without_reload(handmade_app):
         before = repair_today(app, "PC01")
         assert w.page.inner_text("#ov-orders .pw-big") == str(before)
         station_before = repair_today(app, "PC01S02")
+        w.page.wait_for_function(f"() => {STATION_ROW} !== null", timeout=30000)
         assert w.page.evaluate(f"() => {STATION_ROW}.cells[3].innerText") == str(station_before)
         assert w.page.evaluate(f"() => {STATION_ROW}.cells[0].innerText") == "城东区2所"
         w.page.evaluate("window.__noReload = true")
