@@ -67,6 +67,12 @@ def tarea_episodes(ami: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, pd.D
     return eps.reset_index(drop=True), dev
 
 
+def or_own(mapped: pd.Series, ids: pd.Series) -> pd.Series:
+    """Each id's mapped value, or the id itself where it has none. A map that matched nothing
+    is float NaN, so it is cast to the ids' dtype before filling."""
+    return mapped.astype(ids.dtype).fillna(ids)
+
+
 def fold_into_feeders(tareas: pd.DataFrame, feeders: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
     """For each 台区 episode, the feeder episode it belongs to (NaN if none)."""
     both = tareas[["ep_id", "feeder_code", "start"]].merge(
@@ -85,7 +91,7 @@ def episodes(breaker: pd.DataFrame, ami: pd.DataFrame, tree: Tree, now: datetime
                             "feeder_code": fdev["feeder_code"], "start": fdev["start"], "end": fdev["end"]})
     teps, tdev = tarea_episodes(ami, now)
     teps["feeder_code"] = teps["tarea_code"].map(parent)
-    teps["owner"] = fold_into_feeders(teps, feeders, window).fillna(teps["ep_id"])
+    teps["owner"] = or_own(fold_into_feeders(teps, feeders, window), teps["ep_id"])
     own = teps[teps["owner"] == teps["ep_id"]]
     eps = pd.concat([feeders, pd.DataFrame({
         "ep_id": own["ep_id"], "kind": "tarea", "equipment": own["tarea_code"],
@@ -170,7 +176,7 @@ def case_base(eps: pd.DataFrame, observed: pd.DataFrame, matched: pd.Series, out
     """Per case, everything that does not depend on the clock: its episodes' span (end NaT while
     ongoing), the report, and the observed-against-reported scope checks. Indexed by case_id;
     `case_flags` adds what depends on `now`."""
-    eps = eps.assign(case_id=eps["ep_id"].map(matched).fillna(eps["ep_id"]), ongoing=eps["end"].isna())
+    eps = eps.assign(case_id=or_own(eps["ep_id"].map(matched), eps["ep_id"]), ongoing=eps["end"].isna())
     g = eps.groupby("case_id")
     c = pd.DataFrame({"start": g["start"].min(), "end": g["end"].max(), "ongoing": g["ongoing"].any(),
                       "kind": g["kind"].first(), "equipment": g["equipment"].first(),
@@ -270,7 +276,7 @@ def audit_base(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], outages: 
         return None, pd.DataFrame(columns=EVENT_COLUMNS)
     matched = match(eps, outages, scope, window)
     base = case_base(eps, observed, matched, outages, scope, tree, cfg)
-    events = events.assign(case_id=events["ep_id"].map(matched).fillna(events["ep_id"]))
+    events = events.assign(case_id=or_own(events["ep_id"].map(matched), events["ep_id"]))
     return base, events.drop(columns="ep_id")
 
 
@@ -338,7 +344,7 @@ def _merge_sorted(kept: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
 
 def _episode_cases(eps: pd.DataFrame, matched: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"feeder_code": eps["feeder_code"].to_numpy(),
-                         "case_id": eps["ep_id"].map(matched).fillna(eps["ep_id"]).to_numpy()},
+                         "case_id": or_own(eps["ep_id"].map(matched), eps["ep_id"]).to_numpy()},
                         index=pd.Index(eps["ep_id"].to_numpy()))
 
 
