@@ -18,6 +18,7 @@ from collectors import redis_schema as keys
 from collectors.base import Collector
 from collectors.domain import warnings as engine
 from collectors.domain.warning_inputs import build_inputs
+from collectors.domain.warning_rules import RulesError
 from collectors.publish import Dataset, dumps
 from config.limits import limits
 
@@ -26,6 +27,12 @@ LEVEL_NAMES = {int(level): level.name.lower() for level in engine.Level}
 # the frames the inputs come from; before each has arrived once, evaluation waits (see cycle)
 SOURCES = ("weather.daily_max", "scada.nodes", "ami.nodes", "orders.nodes", "orders.sensitive",
            "keycustomers.nodes")
+
+
+def change_entry(code: str, at: datetime, was: int, level: int, reasons: list[dict]) -> str:
+    """One level change as kept in the history lists (JSON)."""
+    return dumps({"code": code, "at": at.isoformat(timespec="seconds"), "from": LEVEL_NAMES[int(was)],
+                  "to": LEVEL_NAMES[int(level)], "level": int(level), "reasons": reasons})
 
 
 class InputsNotReady(RuntimeError):
@@ -39,6 +46,10 @@ class WarningsCollector(Collector):
         super().__init__(ctx)
         self.rules = engine.load_rules(rules_path)          # RulesError: refuse to start
         self.titles = {d.name: {"zh": d.title_zh, "en": d.title_en} for d in self.rules.dimensions}
+        uncapped = set(self.rules.levels) - set(limits()["warning_history"]["max_entries"])
+        if uncapped:
+            raise RulesError(f"config/limits.yaml warning_history.max_entries has no cap for the "
+                             f"evaluated level(s) {', '.join(sorted(uncapped))}")
         self.states: dict[str, engine.WarningState] | None = None
         self.inputs = pd.DataFrame()
         self.first_attempt: datetime | None = None
@@ -99,16 +110,15 @@ class WarningsCollector(Collector):
         for code, state in after.items():
             was = before[code].level if code in before else engine.Level.NONE
             if state.level != was:
-                change = dumps({"code": code, "at": now.isoformat(timespec="seconds"),
-                                "from": LEVEL_NAMES[int(was)], "to": LEVEL_NAMES[int(state.level)],
-                                "level": int(state.level), "reasons": self._titled(state.reasons)})
+                change = change_entry(code, now, was, state.level, self._titled(state.reasons))
                 for node in anc.loc[code, list(self.rules.levels)].dropna().unique():
                     pipe.zadd(keys.warning_history_key(node), {change: score})
         oldest = score - cfg["retention_days"] * 86400
+        level_of = self.tree.nodes["level"]
         for code in after:
             history = keys.warning_history_key(code)
             pipe.zremrangebyscore(history, "-inf", f"({oldest}")
-            pipe.zremrangebyrank(history, 0, -cfg["max_entries"] - 1)
+            pipe.zremrangebyrank(history, 0, -cfg["max_entries"][level_of[code]] - 1)
         pipe.execute()
 
     def _titled(self, reasons) -> list[dict]:
