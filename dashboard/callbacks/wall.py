@@ -6,10 +6,10 @@ from dash import (ClientsideFunction, Input, Output, Patch, State, callback, cli
                   no_update)
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, geomap, ids, scope
+from dashboard import figures, geomap, ids
 from dashboard.callbacks.patches import traces_patch
+from dashboard.callbacks.refresh import page_refresh
 from dashboard.pages import wall as w
-from dashboard.store import RedisUnavailable
 
 PAGE = w.PAGE
 DESIGN_WIDTH = 1920          # the wall's layout is drawn for 1920 px; larger screens scale up
@@ -39,28 +39,21 @@ def map_patch(data: dict, lang: str) -> Patch:
     return patch
 
 
-@callback(
-    *[Output(ids.part(PAGE, name), "children") for name in TEXT_PARTS],
-    *[Output(ids.part(PAGE, name), "figure") for name in GRAPHS],
-    Output(ids.drill(PAGE, "map"), "figure"), Output(ids.rendered(PAGE), "data"),
-    Input(ids.VERSIONS, "data"), State(ids.VIEW, "data"), State(ids.rendered(PAGE), "data"),
-    prevent_initial_call=True,
-)
-def refresh(versions, view_data, rendered):
-    moved, view = scope.refresh_target(versions, rendered, view_data, w.DATASETS)
-    try:
-        data = w.snapshot(view.store, view.code)
-        builders = text_parts(view, data)
-        texts = [builders[name]() if SOURCES[name] & moved else no_update for name in TEXT_PARTS]
-    except RedisUnavailable:
-        raise PreventUpdate  # the banner says so; the last good values stay on screen
+@page_refresh(PAGE, w.DATASETS,
+              *[Output(ids.part(PAGE, name), "children") for name in TEXT_PARTS],
+              *[Output(ids.part(PAGE, name), "figure") for name in GRAPHS],
+              Output(ids.drill(PAGE, "map"), "figure"))
+def draw(moved, view):
+    data = w.snapshot(view.store, view.code)
+    builders = text_parts(view, data)
+    texts = [builders[name]() if SOURCES[name] & moved else no_update for name in TEXT_PARTS]
     curve = traces_patch(figures.load_patch_values(data["load"])) if "load" in moved else no_update
     hourly = traces_patch(figures.hourly_patch_values(data["orders"])) if "orders" in moved else no_update
     if moved & {"geo", "topology"}:
         the_map = w.map_figure(data, view.lang)      # new outlines or nodes: draw it again
     else:
         the_map = map_patch(data, view.lang) if "warnings" in moved else no_update
-    return [*texts, curve, hourly, the_map, scope.rendered(versions, w.DATASETS)]
+    return [*texts, curve, hourly, the_map]
 
 
 @callback(
