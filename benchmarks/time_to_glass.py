@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -26,9 +24,8 @@ if __package__ in (None, ""):
 from benchmarks import capture
 from benchmarks.common import Stack, pct, print_machine, verdict
 from config import settings as settings_mod
-from tests.sourcedata import create_tiny_grid
+from tests.sourcedata import create_tiny_grid, insert_repair_call
 
-CST = timezone(timedelta(hours=8))
 REGION, TAREA = "PC01", "PC01S02F002T003"
 FIGURE = "#ov-orders .pw-big"
 GLASS_RATIO_TARGET = 1.2
@@ -46,13 +43,7 @@ new MutationObserver(note).observe(document.body, {childList: true, subtree: tru
 
 def insert_order(db: Path, order_no: str) -> float:
     """One INSERT as another system would write it; returns the epoch ms of its commit."""
-    now = datetime.now(CST).strftime("%Y-%m-%d %H:%M:%S")
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "INSERT INTO wo_order (order_no, order_type, subtype, customer_id, tarea_code, channel,"
-            " key_customer, content, status, accepted_at, updated_at)"
-            " VALUES (?, 'repair', '低压故障', 'C-GLASS', ?, '95598', 0, '家里没电', 'accepted', ?, ?)",
-            (order_no, TAREA, now, now))
+    insert_repair_call(db, order_no, TAREA)
     return time.time() * 1000
 
 

@@ -1,11 +1,14 @@
 """A tiny hand-made grid and helpers that write source rows with plain SQL, as another system would."""
 from __future__ import annotations
 
-from datetime import datetime
+import sqlite3
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import create_engine, text
 
 from collectors.sources.schema import metadata
+
+CST = timezone(timedelta(hours=8))
 
 T0 = datetime(2026, 7, 15, 0, 0)
 
@@ -66,3 +69,16 @@ def insert_order(conn, order_no: str, tarea: str, accepted: datetime, *, order_t
     cols.update({f"{k}": fmt(v) for k, v in steps.items()})
     names = ", ".join(cols)
     conn.execute(text(f"INSERT INTO wo_order ({names}) VALUES ({', '.join(':' + c for c in cols)})"), cols)
+
+
+def insert_repair_call(db, order_no: str, tarea: str) -> None:
+    """What the 95598 system would do: one plain sqlite3 INSERT of a repair call accepted now,
+    with its own timestamps (China Standard Time), into the SQLite source file `db`."""
+    now = datetime.now(CST).strftime("%Y-%m-%d %H:%M:%S")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO wo_order (order_no, order_type, subtype, customer_id, tarea_code, channel,"
+            " key_customer, content, status, accepted_at, updated_at)"
+            " VALUES (?, 'repair', '低压故障', ?, ?, '95598', 0, '家里没电', 'accepted', ?, ?)",
+            (order_no, f"C-{order_no}", tarea, now, now))
+    conn.close()

@@ -2,17 +2,13 @@
 browser without a reload, and the pages load nothing from outside the app."""
 from __future__ import annotations
 
-import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tests.apprunner import AppProcess, get_json
 from tests.browser import chromium
-from tests.sourcedata import create_tiny_grid
-
-CST = timezone(timedelta(hours=8))
+from tests.sourcedata import create_tiny_grid, insert_repair_call
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +22,6 @@ def handmade_app(tmp_path_factory):
         yield app, db
     finally:
         app.stop()
-
-
-def insert_repair_order(db, order_no: str, tarea: str) -> None:
-    """What the 95598 system would do: one INSERT, its own timestamps (CST)."""
-    now = datetime.now(CST).strftime("%Y-%m-%d %H:%M:%S")
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "INSERT INTO wo_order (order_no, order_type, subtype, customer_id, tarea_code, channel,"
-            " key_customer, content, status, accepted_at, updated_at)"
-            " VALUES (?, 'repair', '低压故障', 'C-E2E', ?, '95598', 0, '家里没电', 'accepted', ?, ?)",
-            (order_no, tarea, now, now))
 
 
 # the PC01S02 row of the overview's children table
@@ -70,7 +55,7 @@ def test_sql_insert_reaches_api_and_browser_without_reload(handmade_app):
         assert w.page.evaluate(f"() => {STATION_ROW}.cells[0].innerText") == "城东区2所"
         w.page.evaluate("window.__noReload = true")
 
-        insert_repair_order(db, "E2E-1", "PC01S02F002T003")
+        insert_repair_call(db, "E2E-1", "PC01S02F002T003")
         assert wait_for(lambda: repair_today(app, "PC01") == before + 1)
         assert repair_today(app, "PC02") == 0        # the other district did not move
         w.page.wait_for_function(f"() => (e => e !== null && e.innerText === '{before + 1}')(document.querySelector('#ov-orders .pw-big'))",

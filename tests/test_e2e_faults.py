@@ -6,15 +6,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 
 import psutil
 import pytest
 
 from tests.apprunner import AppProcess, get_json
 from tests.browser import chromium
-from tests.sourcedata import create_tiny_grid
-from tests.test_e2e_app import insert_repair_order, repair_today, wait_for
+from tests.sourcedata import create_tiny_grid, insert_repair_call
+from tests.test_e2e_app import repair_today, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -74,5 +73,5 @@ def test_killed_collectors_restart_and_show(app):
     assert health, "no restart recorded"
     assert collectors_child(proc.proc.pid).pid != victim.pid
     before = repair_today(proc, "PC02")
-    insert_repair_order(db, "AFTER-RESTART", "PC02S01F001T002")  # the new process picks up new rows
+    insert_repair_call(db, "AFTER-RESTART", "PC02S01F001T002")  # the new process picks up new rows
     assert wait_for(lambda: repair_today(proc, "PC02") == before + 1, timeout_s=60)
