@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 
 from collectors.sources import schema as S
 
@@ -20,7 +20,7 @@ from .planner import Batch, Planner
 from .reveal import reveal
 from .scales import get_scale
 from .tables import sim_metadata
-from .timebase import DAY, HOUR, MIN, to_dt, to_sec
+from .timebase import DAY, HOUR, MIN, to_sec
 from .topology import build
 from .weather import Weather
 

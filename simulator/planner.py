@@ -227,7 +227,6 @@ class Planner:
         district = self.f_district[fi]
         area = self.f_area[fi]
         cust_each = np.round(self.t_cust[tareas] * shares).astype(int)
-        customers = int(cust_each.sum())
         overloaded = kind != "feeder" and self.load.load_rate(start)[tareas[0]] >= 0.9
         cause = self._cause(r, kind, storm, overloaded)
         arrival = None
@@ -564,7 +563,7 @@ class Planner:
             if (long_outage and r.random() < P.COMPLAINT_AFTER_OUTAGE_P) or (len(chain) >= 3 and r.random() < 0.3):
                 at = end + int(r.uniform(0.2, 20) * HOUR) if long_outage else chain[-1]["accepted_at"] + 10 * MIN
                 ch = _pick(r, P.CHANNELS)
-                text, kw2 = self._keyword(r, f"停电时间过长，多次来电未解决，要求说明原因")
+                text, kw2 = self._keyword(r, "停电时间过长，多次来电未解决，要求说明原因")
                 c = self._simple(r, "complaint", "停送电", ti, at, cid, phone, text, channel=ch)
                 c["keyword"] = kw2
                 c["outage_id"] = oid

@@ -192,7 +192,7 @@ def child(app, marker: str) -> psutil.Process:
 
 
 def banner(w) -> str:
-    return w.page.evaluate(f"document.getElementById('banner').className")
+    return w.page.evaluate("document.getElementById('banner').className")
 
 
 def test_stale_banner_follows_the_collectors(app):

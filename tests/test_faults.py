@@ -24,7 +24,7 @@ from collectors.sources.adapter import SourceAdapter
 from collectors.watchdog import HANG_EXIT_CODE, Watchdog
 from config import settings as settings_mod
 from config.clock import Clock
-from tests.sourcedata import fmt, insert_order
+from tests.sourcedata import fmt
 from tests.truth import assert_orders_match
 
 NOW = datetime(2026, 7, 15, 14, 20)

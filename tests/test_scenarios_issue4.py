@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from collectors.domain import audit as audit_rules

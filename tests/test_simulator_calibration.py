@@ -8,12 +8,10 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from simulator import Simulation, params as P
-from simulator.planner import Batch
 
 NORMAL_NOW = datetime(2026, 6, 12, 0, 0)      # a mild early-summer month
 HEAT_NOW = datetime(2026, 7, 15, 23, 59)      # the heatwave's peak day is the anchor day
