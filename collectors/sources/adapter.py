@@ -129,7 +129,17 @@ class SourceAdapter:
                 raise
             return self._read(stmt, params, tolerant=True)
 
-    def _read(self, stmt, params: dict | None, tolerant: bool) -> pd.DataFrame:
+    def read_rows(self, stmt, params: dict | None = None) -> tuple[list[str], list[tuple]]:
+        """`read` as (column names, the driver's own row tuples), for a caller that keeps only
+        some rows (a frame of all of them costs more than the query; same errors as `read`)."""
+        try:
+            return self._read(stmt, params, tolerant=False, frame=False)
+        except SourceError as exc:
+            if "decode" not in str(exc):
+                raise
+            return self._read(stmt, params, tolerant=True, frame=False)
+
+    def _read(self, stmt, params: dict | None, tolerant: bool, frame: bool = True):
         timed_out = threading.Event()
         try:
             with self.engine.connect() as conn:
@@ -150,14 +160,15 @@ class SourceAdapter:
                         result.close()
                     else:   # plain tuples: pandas builds a frame from SQLAlchemy Row objects ~7x slower
                         rows = [tuple(r) for r in result.fetchall()]
-                    frame = pd.DataFrame(rows, columns=list(result.keys()))
+                    out = pd.DataFrame(rows, columns=list(result.keys())) if frame else (
+                        list(result.keys()), rows if isinstance(rows, list) else list(rows))
                 finally:
                     timer.cancel()
         except Exception as exc:
             if timed_out.is_set():
                 raise SourceTimeout(f"source call exceeded {self.timeout_s:g} s") from exc
             raise SourceError(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
-        return frame
+        return out
 
     def read_table(self, table: Table, where=None) -> pd.DataFrame:
         stmt = raw_select(table)
