@@ -16,7 +16,7 @@ from collectors.domain import validation as v
 from collectors.frames import SeenRows, conflicts_within, typed
 from collectors.publish import Dataset, Patch, RawJSON, patch_digest
 from collectors.sources.adapter import raw_select
-from sqlalchemy import select, type_coerce
+from sqlalchemy import String, cast, func, literal, select, type_coerce
 from sqlalchemy.types import NullType
 from collectors.sources.schema import ami_tarea_load
 from config.limits import limits
@@ -27,6 +27,45 @@ VALUES = ["active_kw", "apparent_kva", "voltage_min_v", "low_voltage_customers"]
 IDENTITY = [*KEY, "updated_at"]     # a row version: what the overlap re-read is checked on
 KEEP = pd.Timedelta(hours=3)   # the 8-point rule needs 2 h; keep a margin for late rows
 TABLE = "ami_tarea_load"
+IDENT = "_identity"     # the version identity as one text, built by the source (see identity_column)
+MISSING, SEP = "\x01", "\x1f"   # in an identity text: a missing value, between the fields
+
+
+def identity_column(table):
+    """(台区, ts, updated_at) of a row as one text, computed by the source: the overlap check
+    reads it alone (one value per row instead of three, one hash instead of three; ~0.15 s
+    less per 330 k rows). A missing value is MISSING (no driver text form gives it), fields
+    apart by SEP. A read of whole rows builds the same text (identity_texts) rather than read
+    it: the source's concatenation costs more than it saves there."""
+    parts = [func.coalesce(cast(type_coerce(table.c[c], NullType()), String), literal(MISSING, String))
+             for c in IDENTITY]
+    text = parts[0]
+    for part in parts[1:]:
+        text = text.concat(literal(SEP, String)).concat(part)
+    return type_coerce(text, NullType()).label(IDENT)
+
+
+def identity_texts(frame: pd.DataFrame) -> np.ndarray:
+    """identity_column's text for the rows of a frame. The same text for str values (every
+    row that can pass validation); a value of another type (a number or bytes in one of the
+    three fields) may print apart from the source's CAST, and such a row in the overlap only
+    costs a full read of the window (its version is found seen there, by this text)."""
+    out = None
+    for c in IDENTITY:
+        s = frame[c]
+        text = (s.to_numpy(dtype=object, na_value=MISSING) if isinstance(s.dtype, pd.StringDtype)
+                else s.astype("string").fillna(MISSING).to_numpy(dtype=object))
+        out = text if out is None else out + SEP + text
+    return out
+
+
+def hash_identities(texts) -> np.ndarray:
+    """64-bit hashes of identity texts (as IdentitySeen keeps them): a column read from the
+    source (identity_column) or the texts of identity_texts."""
+    if isinstance(texts, pd.Series):
+        texts = (texts.to_numpy(dtype=object, na_value=MISSING) if isinstance(texts.dtype, pd.StringDtype)
+                 else texts.astype("string").fillna(MISSING).to_numpy(dtype=object))
+    return pd.util.hash_array(np.asarray(texts, dtype=object), categorize=False)
 
 
 class SlicedStart:
@@ -68,6 +107,7 @@ class AmiCollector(SlicedStart, Collector):
         self._stamps: dict[str, tuple] = {}  # per batch: parsed timestamps (poll to advance)
         self._entries: dict[str, RawJSON] = {}  # as last handed to publish, and their digest
         self._digest = "empty"
+        self._last_lookup: tuple | None = None  # (tree, positions) of the last batch's 台区 codes
         self._start_slices()
 
     def poll(self, table) -> pd.DataFrame:
@@ -90,9 +130,8 @@ class AmiCollector(SlicedStart, Collector):
         if mark is not None:
             edge = mark + timedelta(microseconds=1)     # complementary bounds: every row in one read
             window = (u >= mark - timedelta(seconds=self.overlap_s)) & (u < edge)
-            ids = self.ctx.source.read(select(*[type_coerce(table.c[c], NullType()).label(c) for c in IDENTITY])
-                                       .where(window))
-            if len(ids) and not seen.seen(identities(ids)).all():   # a late row: the window in full
+            ids = self.ctx.source.read(select(identity_column(table)).where(window))
+            if len(ids) and not seen.seen(hash_identities(ids[IDENT])).all():   # a late row: the window in full
                 old, old_hashes = seen.split(self.ctx.source.read(stmt.where(window)))
             del ids
             stmt = stmt.where(u >= edge)
@@ -108,7 +147,7 @@ class AmiCollector(SlicedStart, Collector):
         """v.to_datetime(frame[field]), parsed once per batch (poll, rules, merge, watermark)."""
         got = self._stamps.get(field)
         if got is None or got[0] is not frame:
-            got = self._stamps[field] = (frame, v.to_datetime(frame[field]))
+            got = self._stamps[field] = (frame, parse_repeated(frame[field]))
         return got[1]
 
     def advance(self, table_name: str, frame: pd.DataFrame, now: datetime) -> None:
@@ -139,15 +178,17 @@ class AmiCollector(SlicedStart, Collector):
         cut = start
         while edge <= pd.Timestamp(now):
             part = self.ctx.source.read_table(ami_tarea_load, (t >= cut.to_pydatetime()) & (t < edge.to_pydatetime()))
+            hashes = hash_identities(identity_texts(part))
             self._absorbed_slice(part, self._absorb(part, now), now)
             # the slices' versions are seen, as far as the next poll's overlap can reach
-            seen.append(pd.Series(self.stamps(part, "updated_at").to_numpy(), index=identities(part)))
+            seen.append(pd.Series(self.stamps(part, "updated_at").to_numpy(), index=hashes))
             if self._boot_newest is not None:
                 horizon = pd.Timestamp(self._boot_newest - overlap)
                 seen = [h[~(h < horizon)] for h in seen]
             cut, edge = edge, edge + kpi.QUARTER
         last = self.ctx.source.read_table(ami_tarea_load, t >= cut.to_pydatetime())   # open-ended
-        seen.append(pd.Series(self.stamps(last, "updated_at").to_numpy(), index=identities(last)))
+        hashes = hash_identities(identity_texts(last))
+        seen.append(pd.Series(self.stamps(last, "updated_at").to_numpy(), index=hashes))
         self._seen[TABLE] = IdentitySeen()
         self._pending[TABLE] = pd.concat(seen)
         return {TABLE: last}
@@ -188,9 +229,32 @@ class AmiCollector(SlicedStart, Collector):
     def _tree_positions(self, df: pd.DataFrame) -> np.ndarray:
         got = self._memo.get("pos")
         if got is None or got[0] is not df:
-            got = (df, self.tree.positions(df["tarea_code"].to_numpy(dtype=object)))
+            got = (df, self._lookup(df["tarea_code"].to_numpy(dtype=object)))
             self._memo["pos"] = got
         return got[1]
+
+    def _lookup(self, codes: np.ndarray) -> np.ndarray:
+        """tree.positions(codes). A quarter's batch holds the 台区 of the last one, mostly in
+        the same order: the last answer is tried first and checked code by code (an equality
+        per code instead of a hash look-up: ~0.15 s less per 330 k); where it does not hold
+        (another code, or none found last time), those codes are looked up."""
+        tree = self.tree
+        last = self._last_lookup
+        if last is not None and last[0] is tree and len(last[1]) == len(codes):
+            pos = last[1].copy()
+            found = pos >= 0
+            ok = np.zeros(len(codes), dtype=bool)
+            ok[found] = tree.code_array[pos[found]] == codes[found]
+            if not ok.all():
+                redo = np.flatnonzero(~ok)
+                if len(redo) > len(codes) // 4:
+                    pos = tree.positions(codes)
+                else:
+                    pos[redo] = tree.positions(codes[redo])
+        else:
+            pos = tree.positions(codes)
+        self._last_lookup = (tree, pos)
+        return pos
 
     def _parsed(self, field: str, raw: pd.DataFrame, at: np.ndarray) -> np.ndarray:
         return self.stamps(raw, field).to_numpy(dtype="datetime64[us]")[at]
@@ -255,6 +319,23 @@ class AmiCollector(SlicedStart, Collector):
                         digest=self._digest, patch=Patch(base, put, gone))]
 
 
+def parse_repeated(raw: pd.Series) -> pd.Series:
+    """v.to_datetime(raw) for a column of few distinct values (a quarter's 330 k rows share a
+    handful of stamps): each distinct value parsed once, the same parser, the same values.
+    Only for a str column: values of other types that compare equal (2026, 2026.0) can parse
+    apart as text."""
+    if not isinstance(raw.dtype, pd.StringDtype) or len(raw) < 1000:
+        return v.to_datetime(raw)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    if len(uniques) > len(raw) // 8:
+        return v.to_datetime(raw)
+    parsed = v.to_datetime(pd.Series(np.asarray(uniques, dtype=object), dtype=raw.dtype))
+    values = parsed.to_numpy(dtype="datetime64[us]")
+    out = np.where(codes >= 0, values[np.where(codes >= 0, codes, 0)] if len(values) else np.datetime64("NaT", "us"),
+                   np.datetime64("NaT", "us"))
+    return pd.Series(out, index=raw.index, name=raw.name)
+
+
 def newest_write(frame: pd.DataFrame, now: datetime, old: datetime | None) -> datetime | None:
     """Collector.advance's rule: the newest plausible write in a slice."""
     if frame.empty:
@@ -277,7 +358,7 @@ class IdentitySeen(SeenRows):
         """The rows whose version was not seen before, and their identities."""
         if frame.empty:
             return frame, np.empty(0, dtype="uint64")
-        hashes = identities(frame)
+        hashes = hash_identities(identity_texts(frame))
         fresh = ~self.seen(hashes)
         return (frame if fresh.all() else frame[fresh]), hashes[fresh]
 
