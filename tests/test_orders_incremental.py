@@ -332,3 +332,63 @@ def test_outage_spans_per_tarea_answer_as_the_whole_scope_join(seed):
         assert got.equals(want)
         hits += int(want.sum())
     assert hits > 50
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_outage_index_kept_from_the_change_log_answers_as_the_whole_scope_join(seed):
+    """OutageIndex, updated from the OMS change log (only the outages changed since the revision
+    it last read), answers known_outage as the join over the whole current frames after every
+    revision: outages added, restored, cancelled, moved to other equipment, their scope replaced,
+    dropped; a reader that lagged past the kept revisions rebuilds."""
+    from collectors.plugins.outages import OutagesLog
+    rng = np.random.default_rng(seed)
+    tareas = [f"T{i}" for i in range(25)]
+    base = pd.Timestamp("2026-07-15")
+    rows: dict[str, dict] = {}
+    scope: dict[str, list[str]] = {}
+    changes: list[tuple[int, frozenset]] = []
+    index, hits, skipped = sens.OutageIndex(), 0, 0
+    for rev in range(1, 120):
+        changed = set()
+        for _ in range(int(rng.integers(0, 5))):
+            oid = f"O{rng.integers(0, 40)}"
+            changed.add(oid)
+            if oid in rows and rng.random() < 0.15:
+                del rows[oid]
+                scope.pop(oid, None)
+                continue
+            start = base + pd.Timedelta(minutes=int(rng.integers(0, 600)))
+            rows[oid] = {"outage_id": oid, "equipment_code": rng.choice([*tareas, None]),
+                         "status": rng.choice(["active", "restored", "cancelled"]),
+                         "start_at": start if rng.random() > 0.05 else pd.NaT,
+                         "restored_at": start + pd.Timedelta(minutes=int(rng.integers(0, 200)))
+                         if rng.random() < 0.5 else pd.NaT}
+            scope[oid] = [str(t) for t in rng.choice(tareas, size=int(rng.integers(0, 5)), replace=False)]
+        changes.append((rev, frozenset(changed)))
+        outages = pd.DataFrame(list(rows.values()), columns=["outage_id", "equipment_code", "status", "start_at",
+                                                             "restored_at"])
+        outages = outages.astype({"outage_id": object, "equipment_code": object, "status": object,
+                                  "start_at": "datetime64[us]", "restored_at": "datetime64[us]"})
+        outages.index = pd.Index(outages["outage_id"], dtype=object).rename(None)
+        sc = pd.DataFrame([(o, t) for o, ts in scope.items() for t in ts], columns=["outage_id", "tarea_code"],
+                          dtype=object)
+        log = OutagesLog(rev, outages, sc, tuple(changes[-20:]))
+        if rng.random() < 0.2 or 60 <= rev < 85:   # the reader skips a revision, or more than are kept
+            skipped += 1
+            continue
+        index.update(log)
+        m = 40
+        orders = pd.DataFrame({"order_no": [f"N{i}" for i in range(m)],
+                               "tarea_code": [rng.choice(tareas) for _ in range(m)],
+                               "accepted_at": pd.to_datetime([base + pd.Timedelta(minutes=int(rng.integers(-60, 800)))
+                                                              for _ in range(m)]).astype("datetime64[us]")})
+        for i, r in enumerate(list(rows.values())[:5]):      # some exactly at a start or a restoration
+            if r["equipment_code"] is not None and pd.notna(r["start_at"]):
+                orders.loc[i, ["tarea_code", "accepted_at"]] = [r["equipment_code"],
+                                                               r["restored_at"] if pd.notna(r["restored_at"])
+                                                               else r["start_at"]]
+        want = sens.known_outage(orders, outages, sc)
+        got = sens.known_outage(orders, outages, sc, index)
+        assert got.equals(want), (rev, orders[got != want])
+        hits += int(want.sum())
+    assert hits > 100 and skipped

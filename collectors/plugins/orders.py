@@ -252,7 +252,7 @@ class OrdersCollector(Collector):
         if st is None or st.tree is not self.tree or st.generation != self.store.generation:
             self.sensitive = st = sensitive.SensitiveState(self.tree, self.store, cfg)
         fresh = st.fresh
-        whole, moved, lists = st.cycle(self.store, now, frequent, outages, scope)
+        whole, moved, lists = st.cycle(self.store, now, frequent, outages, scope, self.ctx.frames.get("outages.log"))
         self.ctx.frames["orders.sensitive"] = whole
         shown = moved[moved.index.isin(self._upper()) | (moved["sensitive"] > 0)]
         changed = {k: RawJSON(v) for k, v in sensitive.payload_text(shown, st.lists).items()}
