@@ -314,9 +314,14 @@ class OrderStore:
 
     def _lookup(self, column: str) -> np.ndarray:
         """The column's values by code, then None (rebuilt only when a value was added)."""
-        cached = self._lookups.get(column)
-        if cached is None or len(cached) != len(self._cats[column]) + 1:
-            cached = self._lookups[column] = np.array([*self._cats[column], None], dtype=object)
+        cached, cats = self._lookups.get(column), self._cats[column]
+        if cached is None or len(cached) != len(cats) + 1:
+            # extended by the values added since (the province's 台区 codes run to 330k: never
+            # convert them all again because one was added)
+            have = 0 if cached is None else len(cached) - 1
+            more = np.empty(len(cats) - have + 1, dtype=object)
+            more[:-1] = cats[have:]
+            cached = self._lookups[column] = more if cached is None else np.concatenate([cached[:-1], more])
         return cached
 
     def frame(self, rows=None, columns=None, keyed: bool = False) -> pd.DataFrame:
@@ -664,8 +669,15 @@ def countdown_lists(clocks: pd.DataFrame, tree: Tree, levels, top: int) -> dict[
             texts[c] = _json_str(a.tolist())
     keys = [f'"{c}":' for c in cols]
     rows = ["{" + ",".join(k + t for k, t in zip(keys, vals)) + "}" for vals in zip(*(texts[c] for c in cols))]
-    order = np.argsort(clocks["minutes_left"].to_numpy(dtype="float64"), kind="stable")   # NaN last
-    leaf = tree.positions(clocks["tarea_code"].to_numpy(dtype=object))[order]
+    return _node_lists(rows, clocks["minutes_left"].to_numpy(dtype="float64"),
+                       tree.positions(clocks["tarea_code"].to_numpy(dtype=object)), tree, levels, top)
+
+
+def _node_lists(rows: list[str], minutes_left: np.ndarray, leaf: np.ndarray, tree: Tree, levels, top: int
+                ) -> dict[str, str]:
+    """Each node's `top` rows nearest their limit (NaN last, ties in row order) as a JSON list."""
+    order = np.argsort(minutes_left, kind="stable")
+    leaf = leaf[order]
     out: dict[str, str] = {}
     for level in levels:
         anc = np.where(leaf >= 0, tree.ancestor_positions[level][np.maximum(leaf, 0)], -1)
@@ -678,3 +690,72 @@ def countdown_lists(clocks: pd.DataFrame, tree: Tree, levels, top: int) -> dict[
         for code, s, e in zip(codes, starts.tolist(), ends.tolist()):
             out[code] = "[" + ",".join(rows[i] for i in picked[s:min(e, s + top)].tolist()) + "]"
     return out
+
+
+_FIXED = ("order_no", "tarea_code", "stage", "status", "key_customer", "accepted_at", "deadline", "limit_min")
+
+
+class CountdownTexts:
+    """`countdown_lists(countdowns(open orders of the store, now, limits), ...)`, with each
+    order's fixed part of its JSON text (number, 台区, stage, status, key customer, accepted,
+    deadline, limit) kept per store row until the row is written again: a cycle formats only
+    what moves with the clock (minutes left, share used, colour). One instance holds one
+    generation of the store's rows and one set of limits."""
+
+    def __init__(self, store: "OrderStore", repair_limits: dict):
+        self.generation, self.rep = store.generation, repair_limits
+        self.prefix = np.full(0, None, dtype=object)
+        self._lut = (0, np.full(1, -1, dtype="int64"))
+        self._tree = None
+
+    def forget(self, rows: np.ndarray) -> None:
+        """Rows just written: their text is made again when next needed."""
+        rows = np.asarray(rows, dtype="int64")
+        self.prefix[rows[rows < len(self.prefix)]] = None
+
+    def lists(self, store: "OrderStore", now: datetime, tree: Tree, levels, top: int) -> dict[str, str]:
+        rows = np.flatnonzero(store.open_repair())
+        if not len(rows):
+            return {}
+        if len(self.prefix) < store.n:
+            self.prefix = np.concatenate([self.prefix, np.full(store.n - len(self.prefix), None, dtype=object)])
+        rep = self.rep
+        acc, arrived_at = store.col("accepted_at")[rows], store.col("arrived_at")[rows]
+        arrived = ~np.isnat(arrived_at)
+        area = pd.Series(store._lookup("area_type")[store.col("area_type")[rows]], dtype=object)
+        arrival_min = area.map(rep["arrival_minutes"]).to_numpy(dtype="float64")
+        restore_min = area.map(rep["restore_minutes"]).to_numpy(dtype="float64")
+        limit = np.where(arrived, restore_min, arrival_min)
+        start = np.where(arrived, arrived_at, acc)
+        deadline = _plus_minutes(start, limit)
+        missing = np.flatnonzero(pd.isna(self.prefix[rows]))
+        if len(missing):
+            m = rows[missing]
+            texts = {
+                "order_no": _json_str(store.col("order_no")[m].tolist()),
+                "tarea_code": _json_str(store._lookup("tarea_code")[store.col("tarea_code")[m]].tolist()),
+                "stage": ['"restore"' if a else '"arrival"' for a in arrived[missing].tolist()],
+                "status": _json_str(store._lookup("status")[store.col("status")[m]].tolist()),
+                "key_customer": ["true" if x else "false" for x in store.col("key_customer")[m].tolist()],
+                "accepted_at": _json_time(acc[missing]),
+                "deadline": _json_time(deadline[missing]),
+                "limit_min": _json_float(limit[missing]),
+            }
+            keys = [f'"{c}":' for c in _FIXED]
+            self.prefix[m] = ["{" + ",".join(k + t for k, t in zip(keys, vals))
+                              for vals in zip(*(texts[c] for c in _FIXED))]
+        now64 = pd.Timestamp(now).to_datetime64().astype("datetime64[us]")
+        left = (deadline - now64).astype("int64") / 1e6 / 60.0
+        left[np.isnat(deadline)] = np.nan
+        used = (now64 - start).astype("int64") / 1e6 / 60.0 / limit
+        used[np.isnat(start)] = np.nan
+        colour = np.select([left < 0, used >= rep["warn_share"]], ["red", "yellow"], "normal").tolist()
+        left_r = np.round(left, 1)
+        texts = [f'{p},"minutes_left":{a},"used_share":{b},"colour":"{c}"}}'
+                 for p, a, b, c in zip(self.prefix[rows].tolist(), _json_float(left_r),
+                                       _json_float(np.round(used, 4)), colour)]
+        if self._tree is not tree:
+            self._tree, self._lut = tree, (0, np.full(1, -1, dtype="int64"))
+        self._lut = _extend_lut(self._lut, store._cats["tarea_code"], tree)
+        leaf = self._lut[1][store.col("tarea_code")[rows]]
+        return _node_lists(texts, left_r, leaf, tree, levels, top)

@@ -47,6 +47,7 @@ class OrdersCollector(Collector):
         self._tareas = (None, None, None)   # (tree, its 台区 codes, the nodes above), per tree
         self.repair: kpi.RepairKpis | None = None    # running repair KPIs (one day, tree, store generation)
         self.sensitive: sensitive.SensitiveState | None = None   # running sensitive orders (tree, generation)
+        self.countdowns: kpi.CountdownTexts | None = None        # per-order countdown texts (generation)
         self.published = {name: Entries(name) for name in ("orders", "sensitive", "countdowns")}
 
     @property
@@ -157,6 +158,8 @@ class OrdersCollector(Collector):
         rows = self.store.upsert(good)
         if live:
             sens.written(rows)
+        if self.countdowns is not None:
+            self.countdowns.forget(rows)
         r = self.repair
         if r is not None and r.generation == self.store.generation and r.tree is self.tree:
             r.update(self.store, rows)
@@ -228,9 +231,10 @@ class OrdersCollector(Collector):
         removed = (set(entries.json) - set(changed) if fresh
                    else moved.index[~moved.index.isin(shown.index)])
         rep = cfg["repair"]
-        open_rows = s.frame(rows=np.flatnonzero(s.open_repair()), columns=["order_no", *KPI_COLUMNS])
-        clocks = kpi.countdown_lists(kpi.countdowns(open_rows, now, rep), self.tree, rep["countdown_levels"],
-                                     rep["countdown_top"])
+        texts = self.countdowns
+        if texts is None or texts.generation != s.generation or texts.rep is not rep:
+            self.countdowns = texts = kpi.CountdownTexts(s, rep)
+        clocks = texts.lists(s, now, self.tree, rep["countdown_levels"], rep["countdown_top"])
         lists = self.published["countdowns"]
         published = [entries.dataset(now, changed, removed),
                      lists.dataset(now, {k: RawJSON(v) for k, v in clocks.items()}, set(lists.json) - set(clocks))]
