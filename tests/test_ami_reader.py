@@ -5,7 +5,7 @@ validation.to_datetime on large str columns with garbage, missing and mixed form
 text built by the source tells versions apart as the per-column identities do."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -103,3 +103,53 @@ def test_identity_text_tells_versions_apart(source_url):
     assert (ami_mod.hash_identities(ami_mod.identity_texts(whole)) == hashes).all()
     # the same rows as an object frame (a loose driver) give the same identities
     assert (ami_mod.hash_identities(ami_mod.identity_texts(whole.astype(object))) == hashes).all()
+
+
+@pytest.mark.parametrize("parts", [2, 3, 5])
+def test_first_cycle_in_code_ranges_equals_one_read(settings_env, source_url, redis_client, monkeypatch, parts):
+    """The first cycle read in 台区 ranges (every quarter, the open-ended last one too) leaves
+    the state, rejects, watermark and seen versions of the one-read first cycle; rows with a
+    missing, numeric, unknown or out-of-order code are read once."""
+    import sqlite3
+    from collectors.plugins.topology import TopologyCollector
+    from tests.kpi_harness import frozen
+    from tests.sourcedata import fmt
+    from tests.test_ami_state import ami_rows, quarter_rows
+    from collectors.sources.adapter import SourceAdapter
+    from config import settings as settings_mod
+    now = datetime(2026, 7, 15, 14, 7)
+    at = now.replace(minute=0)
+    rows = quarter_rows(at, at - timedelta(hours=4))
+    bad = [("ZZ9", fmt(at), 1.0, 2.0, 220.0, 0, fmt(at)), ("0000", fmt(at), 1.0, 2.0, 220.0, 0, fmt(at)),
+           ("PC01S01F001T001", fmt(at - timedelta(minutes=20)), 1.0, "abc", 220.0, 0, fmt(at)),
+           ("", fmt(at), 1.0, 2.0, 220.0, 0, fmt(at)), (7, fmt(at), 1.0, 2.0, 220.0, 0, fmt(at))]
+    ami_rows(source_url, rows + bad)
+
+    def first_cycle(min_part):
+        monkeypatch.setattr(ami_mod, "BOOT_PARTS", parts)
+        monkeypatch.setattr(ami_mod, "BOOT_PART_MIN", min_part)
+        settings = settings_mod.load()
+        ctx = Context(SourceAdapter(settings.source_url, 10.0), frozen(now), settings)
+        TopologyCollector(ctx).cycle(now)
+        ami = AmiCollector(ctx)
+        reads = []
+        read = ctx.source.read
+
+        def counted(stmt, params=None):
+            frame = read(stmt, params)
+            reads.append(len(frame))
+            return frame
+        ctx.source.read = counted
+        cycle, datasets = ami.cycle(now)
+        state = ami.points.frame().sort_values(["tarea_code", "ts"]).reset_index(drop=True)
+        return (state, sorted(map(str, cycle.rejects)), ami.watermarks, ami._seen["ami_tarea_load"].hashes.sort_index(),
+                datasets[0].entries, len(reads), sum(reads))
+
+    one, ranged = first_cycle(10**9), first_cycle(1)
+    assert ranged[5] == one[5] * parts                 # every quarter read in `parts` ranges
+    assert ranged[6] == one[6]                         # and every row once
+    pd.testing.assert_frame_equal(ranged[0], one[0])
+    assert ranged[1] == one[1] and len(one[1]) >= 4
+    assert ranged[2] == one[2]
+    pd.testing.assert_series_equal(ranged[3], one[3])
+    assert ranged[4] == one[4]
