@@ -328,7 +328,13 @@ def test_production_requires_login_and_no_dev_tools(redis_url, tmp_path):
 
 
 def test_cli_manages_users_and_tokens(tmp_path):
-    env = {"APP_DB_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+    cli_round_trip(f"sqlite:///{tmp_path / 'app.db'}")
+
+
+def cli_round_trip(app_db_url: str) -> None:
+    """Users and kiosk tokens through `python -m dashboard.users` (tests/test_postgres.py runs
+    it against PostgreSQL too)."""
+    env = {"APP_DB_URL": app_db_url}
 
     def cli(*args, stdin=None):
         full = {**os.environ, **env}

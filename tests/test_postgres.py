@@ -1,4 +1,5 @@
-"""The collectors read a PostgreSQL source exactly as they read SQLite.
+"""PostgreSQL in the field: the collectors read a PostgreSQL source exactly as they read SQLite,
+and the app DB (users, tokens, sign-in) works on PostgreSQL. The server is a real PostgreSQL 16.
 
 The simulator writes a small city in a heatwave into SQLite. Its rows are copied, with plain SQL
 as another system would write them, into a real PostgreSQL 16 and into a second SQLite file, in
@@ -21,6 +22,8 @@ from collectors.sources.schema import metadata
 from simulator import Simulation
 from tests.kpi_harness import Harness
 from tests.pg import Postgres
+from tests.security_helpers import PASSWORD
+from tests.test_security_auth import cli_round_trip, run
 
 NOW = datetime(2026, 7, 15, 14, 0)
 STAGES = (NOW - timedelta(minutes=30), NOW)
@@ -94,3 +97,26 @@ def test_postgres_source_publishes_what_sqlite_publishes(simulated, postgres, re
         for key in lite:
             assert lite[key] == pg[key], (until, key)
         after = until
+
+
+def test_app_db_on_postgres_manages_users_and_tokens(postgres):
+    url = postgres.fresh_database()
+    cli_round_trip(url)
+    engine = create_engine(url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT name, disabled FROM users")).all() == [("ann", True)]
+        assert c.execute(text("SELECT label, revoked_at IS NOT NULL FROM kiosk_tokens")).all() == [("hall-1", True)]
+    engine.dispose()
+
+
+def test_production_sign_in_with_the_app_db_on_postgres(postgres, redis_url):
+    app_db = postgres.fresh_database()
+    probe = ("import dashboard.wsgi as w; from tests.security_helpers import login; "
+             "c = w.server.test_client(); before = c.get('/api/v1/versions').status_code; "
+             f"from dashboard.security import accounts; accounts.add_user(w.server.config['PW_APP_DB'], 'ann', "
+             f"{PASSWORD!r}, 'viewer', 'PC01', 'test'); "
+             "print(w.server.config['PW_APP_DB'].dialect.name, before, login(c, 'ann').status_code, "
+             "c.get('/api/v1/versions').status_code)")
+    out = run(probe, REDIS_URL=redis_url, PEAKWATCH_ENV="production", SECRET_KEY="x" * 48, APP_DB_URL=app_db)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-4:] == ["postgresql", "401", "303", "200"]
