@@ -62,3 +62,39 @@ def test_compact_nodes_keep_values_and_types(settings_env, source_url, redis_cli
     parents = small["parent_code"].dropna()
     codes = dict(zip(small.index.tolist(), small.index.to_numpy(dtype=object)))
     assert all(p is codes[p] for p in parents.to_numpy(dtype=object))
+
+
+def test_repacked_tree_keeps_values_sharing_and_identity(settings_env, source_url, redis_client):
+    """The tree built in a cycle is packed after it: the same Tree object, equal node table
+    (types, shared texts), ancestors and cached values; the dataset reads the packed table."""
+    import numpy as np
+    from collectors.plugins.topology import repack
+    h = Harness(redis_client, [TopologyCollector], NOW)
+    topo = h.runners[0].collector
+    built = []
+    original = TopologyCollector._absorb
+
+    def spy(self, batches, now):
+        out = original(self, batches, now)
+        assert self.ctx.tree is None                                  # not published before packed
+        built.append((self._built, self._built.nodes.copy(deep=True), self._built.nodes))
+        return out
+    TopologyCollector._absorb = spy
+    try:
+        h.run()
+    finally:
+        TopologyCollector._absorb = original
+    tree, want, before = built[0]
+    assert h.ctx.tree is tree and tree.nodes is not before          # packed in place: a new table
+    pd.testing.assert_frame_equal(tree.nodes, want)
+    levels = tree.nodes["level"].to_numpy(dtype=object)
+    assert all(v is levels[0] for v in levels[tree.nodes["level"] == levels[0]])
+    codes = dict(zip(tree.nodes.index.tolist(), tree.nodes.index.to_numpy(dtype=object)))
+    assert all(p is codes[p] for p in tree.nodes["parent_code"].dropna().to_numpy(dtype=object))
+    ds = topo.datasets(NOW)[0]
+    assert ds.entries.nodes is tree.nodes
+    positions = tree.ancestor_positions["feeder"].copy()
+    repack(tree)
+    assert np.array_equal(tree.ancestor_positions["feeder"], positions)
+    pd.testing.assert_frame_equal(tree.ancestors, tree._ancestors(tree.nodes))
+    assert redis_client.hgetall(dataset_key("topology")) == encode(Dataset("topology", NOW, held_entries(tree.nodes)))

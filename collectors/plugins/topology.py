@@ -8,6 +8,8 @@ regardless (a safety net for a source that edits a row without moving its update
 """
 from __future__ import annotations
 
+import logging
+import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,6 +26,7 @@ from collectors.publish import Dataset, RawJSON, digest, dumps
 from collectors.sources.schema import AREA_TYPES, grid_node, key_customer
 
 SOURCE = "营销"
+log = logging.getLogger("collectors")
 REREAD_AFTER = timedelta(hours=1)     # read whole at least this often, fingerprint or not
 
 
@@ -37,6 +40,7 @@ class TopologyCollector(Collector):
         self.read_at: datetime | None = None
         self._reading: tuple | None = None
         self._dataset: Dataset | None = None
+        self._built: Tree | None = None          # a tree built this cycle, to be packed after it
 
     def _fingerprint(self, now: datetime) -> tuple:
         latest = now + timedelta(minutes=5)
@@ -84,19 +88,35 @@ class TopologyCollector(Collector):
             raise ValueError("grid_node holds no valid node")
         nodes = compact(nodes.set_index("code"))
         old = self.ctx.tree
+        self._built = None
         if old is None or not old.nodes.equals(nodes):
-            self.ctx.tree = Tree(nodes)
+            self._built = Tree(nodes)     # published when the cycle is over (cycle, repack)
+        tree = self._built if self._built is not None else old
         # else the hourly re-read found the same nodes: the same Tree object, so every
         # collector's per-tree caches (positions, ancestors, code order) stay valid
 
         kc_rules = [*v.required("customer_id", "name", "category", "tarea_code", "primary_feeder"),
-                    v.known_code("tarea_code", self.ctx.tree.codes("tarea")),
-                    v.known_code("primary_feeder", self.ctx.tree.codes("feeder")),
-                    v.known_code("backup_feeder", self.ctx.tree.codes("feeder"))]
+                    v.known_code("tarea_code", tree.codes("tarea")),
+                    v.known_code("primary_feeder", tree.codes("feeder")),
+                    v.known_code("backup_feeder", tree.codes("feeder"))]
         kc, kc_rejects = v.apply_rules(batches["key_customer"], kc_rules, source=SOURCE,
                                        table="key_customer", key=["customer_id"])
         self.ctx.key_customers = typed(kc, flags=("lifeline",)).set_index("customer_id", drop=False)
         return rejects + kc_rejects
+
+    def cycle(self, now: datetime):
+        """Collector.cycle; a tree built in it is packed once the cycle's rows are gone, then
+        published (other collectors see the old tree until then, never a half-packed one)."""
+        try:
+            out = super().cycle(now)
+        except Exception:
+            self._built = None
+            raise
+        built, self._built = self._built, None
+        if built is not None:
+            repack(built)
+            self.ctx.tree = built
+        return out
 
     def _drop_orphans(self, nodes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
         """A node whose parent is missing (or at the wrong level) cannot be rolled up: reject it."""
@@ -122,7 +142,7 @@ class TopologyCollector(Collector):
         """One entry per node and per parent's children, written from the tree each time the
         dataset is passed over (NodeEntries), not held: the JSON text of a province's 350 k
         nodes is ~190 MB, needed only when the tree changed or Redis lost it."""
-        ds = Dataset("topology", now, NodeEntries(self.ctx.tree.nodes))
+        ds = Dataset("topology", now, NodeEntries(self._built if self._built is not None else self.ctx.tree))
         ds.digest = digest(ds)
         return ds
 
@@ -131,8 +151,12 @@ class NodeEntries(Mapping):
     """The topology dataset's entries, generated from the nodes on every pass (publish passes
     over them for the digest of a new tree, and to write them when Redis does not hold them)."""
 
-    def __init__(self, nodes: pd.DataFrame):
-        self.nodes = nodes
+    def __init__(self, nodes):
+        self._of = nodes        # the node table, or the Tree holding it (which repack may renew)
+
+    @property
+    def nodes(self) -> pd.DataFrame:
+        return self._of.nodes if isinstance(self._of, Tree) else self._of
 
     def items(self) -> Iterator[tuple[str, object]]:
         nodes = self.nodes
@@ -162,6 +186,24 @@ class NodeEntries(Mapping):
             if k == key:
                 return value
         raise KeyError(key)
+
+
+def repack(tree: Tree) -> None:
+    """The tree's values copied into fresh memory, in place (the same Tree object). For a tree
+    no one else holds yet: the old values are dropped before the copy is made, and the tree
+    is empty meanwhile.
+
+    The node texts (350 k codes, names) are read among ~2 M short-lived row objects, and a
+    page of the heap returns to the system only when nothing in it lives: at province the
+    tree's ~85 MB of objects kept ~250 MB resident. A copy made once the rows are gone packs
+    them densely (~196 MB resident instead of ~370 MB; ~0.5 s, only when a tree is built)."""
+    try:
+        blob = pickle.dumps(tree.__dict__, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:   # noqa: BLE001 - a value that does not pickle: keep the tree as it is
+        log.warning("topology: tree not repacked: %s", exc)
+        return
+    tree.__dict__.clear()      # first: the copy fills pages the old values and the rows left
+    tree.__dict__.update(pickle.loads(blob))
 
 
 def compact(nodes: pd.DataFrame) -> pd.DataFrame:
