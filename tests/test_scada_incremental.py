@@ -68,3 +68,19 @@ def test_cached_frames_equal_a_recomputation_each_cycle(settings_env, source_url
         got = h.entry("load", node)
         assert got["heavy_feeders"] == sql_flagged(source_url, node, 0.8), node
         assert got["overload_feeders"] == sql_flagged(source_url, node, 1.0), node
+
+
+def test_raw_rows_share_the_tree_codes(settings_env, source_url, redis_client):
+    """The raw minutes hold the tree's own feeder code texts (one per feeder, not one per row),
+    with the same values and dtype as the driver's."""
+    seed(source_url)
+    h = Harness(redis_client, [TopologyCollector, ScadaCollector], NOW).run()
+    scada = h.runners[1].collector
+    for minute in (1, 2):
+        now = NOW + timedelta(minutes=minute)
+        insert(source_url, "scada_feeder_load", [row(f, now - timedelta(minutes=1), 3.0, 150.0) for f in FEEDERS])
+        h.at(now).run()
+    rows = scada.rows
+    assert len(rows) > len(FEEDERS) and isinstance(rows["feeder_code"].dtype, pd.StringDtype)
+    tree_codes = dict(zip(scada.tree.code_array.tolist(), scada.tree.code_array))
+    assert all(c is tree_codes[c] for c in rows["feeder_code"].to_numpy(dtype=object))
