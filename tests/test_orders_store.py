@@ -196,3 +196,32 @@ def test_countdown_lists_are_the_text_of_top_per_node(seed):
                                                     ["minutes_left"], [True], top).items()}
         assert kpi.countdown_lists(clocks, TREE, rep["countdown_levels"], top) == want
     assert kpi.countdown_lists(clocks.iloc[:0], TREE, rep["countdown_levels"], 3) == {}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_same_caller_through_the_sorted_callers_equals_a_scan(seed, monkeypatch):
+    """same_caller through the callers' sorted copy plus the rows written since equals a scan of
+    the whole store, after new orders, new versions moving an order to another account or phone,
+    a compaction, and re-sorts when the rows written since outgrow the copy."""
+    monkeypatch.setattr(kpi.OrderStore, "CALLER_REINDEX", 30)
+    rng = np.random.default_rng(seed)
+    store = kpi.OrderStore(times=TIMES)
+    for step in range(40):
+        batch = versions(rng, int(rng.integers(0, 40)), 150)
+        batch["customer_id"] = [f"C{k}" for k in rng.integers(0, 30, len(batch))]
+        batch["phone"] = rng.choice(["139", "138", "137", None], len(batch))
+        if len(batch):
+            known = store.frame(keyed=True)["updated_at"].reindex(batch["order_no"]).to_numpy() if store.n else None
+            if known is not None:
+                batch = batch[~(batch["updated_at"].to_numpy() < known)]
+            store.upsert(batch)
+        if step == 25:
+            store.keep(np.arange(store.n) % 3 != 0)
+        for _ in range(2):
+            mask = rng.random(store.n) < 0.05
+            plain = store.frame()
+            exact = np.zeros(store.n, dtype=bool)
+            for on in ("customer_id", "phone"):
+                callers = plain.loc[mask & plain[on].notna().to_numpy(), on]
+                exact |= plain[on].isin(callers).to_numpy()
+            assert (store.same_caller(mask) == exact).all(), step

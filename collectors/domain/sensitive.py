@@ -414,11 +414,12 @@ class SensitiveState(SlotSums):
                 cust = [store.col("_customer_h")[changed]] + [k[0] for k in self._old_keys]
                 phone = [store.col("_phone_h")[changed]] + [k[1] for k in self._old_keys]
                 area = [store.col("tarea_code")[changed]] + [k[2] for k in self._old_keys]
+                w_rows = np.flatnonzero(win)      # (the window's rows: not the whole store)
                 for col, keys in (("_customer_h", cust), ("_phone_h", phone)):
                     wanted = np.unique(np.concatenate(keys))
                     wanted = wanted[wanted != 0]
                     if len(wanted):
-                        dirty |= win & pd.Series(store.col(col), copy=False).isin(wanted).to_numpy()
+                        dirty[w_rows[np.isin(store.col(col)[w_rows], wanted)]] = True
                 wanted = np.unique(np.concatenate(area))
                 wanted = wanted[wanted >= 0]
                 dirty |= win & reach & np.isin(store.col("tarea_code"), wanted)
