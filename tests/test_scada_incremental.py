@@ -84,3 +84,24 @@ def test_raw_rows_share_the_tree_codes(settings_env, source_url, redis_client):
     assert len(rows) > len(FEEDERS) and isinstance(rows["feeder_code"].dtype, pd.StringDtype)
     tree_codes = dict(zip(scada.tree.code_array.tolist(), scada.tree.code_array))
     assert all(c is tree_codes[c] for c in rows["feeder_code"].to_numpy(dtype=object))
+
+
+def test_curve_texts_follow_new_buckets_and_nodes(settings_env, source_url, redis_client):
+    """Today's curve texts, re-serialised only where values changed, equal curve_lists of the
+    curves each cycle across a new quarter (a bucket with no value before gets one) and a
+    feeder reporting for the first time today (a node new to the curve)."""
+    seed(source_url)
+    h = Harness(redis_client, [TopologyCollector, ScadaCollector], NOW).run()
+    scada = h.runners[1].collector
+    quiet = "PC02S01F002"          # silent from 14:20 on, back at 14:33
+    for minute in range(1, 16):
+        now = NOW + timedelta(minutes=minute)
+        feeders = [f for f in FEEDERS if f != quiet or minute >= 13]
+        insert(source_url, "scada_feeder_load", [row(f, now - timedelta(minutes=1), 2.0 + minute / 10, 150.0)
+                                                 for f in feeders])
+        h.at(now).run()
+        codes = pd.Index(sorted(redis_client.hkeys(dataset_key("load"))))
+        today = curve_lists(scada.curves[pd.Timestamp(now).normalize()], codes)
+        for code in codes:
+            got = json.loads(redis_client.hget(dataset_key("load"), code))["curve_today"]
+            assert got == today[code], (minute, code)

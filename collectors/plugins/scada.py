@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from collectors.base import Collector
@@ -46,10 +47,9 @@ class ScadaCollector(SlicedStart, Collector):
         self.last_year_curves = pd.DataFrame()
         self.daily_peaks: dict[pd.Timestamp, pd.Series] = {}
         self._year_peak: tuple | None = None          # (tree, peaks) for the current day
-        self._lists: dict[str, tuple] = {}            # curve name -> (frame, codes, lists)
         self._peak: tuple | None = None               # (at, tree, year peak, peak_frame)
         self._curves_tree = None                      # the tree self.curves were rolled up on
-        self._texts: dict[str, tuple] = {}            # curve name -> (lists, {code: (list, JSON text)})
+        self._texts: dict[str, tuple] = {}            # curve name -> (frame, codes, values, {code: JSON text})
         self._entries: dict[str, RawJSON] = {}        # as last handed to publish, and their digest
         self._digest = "empty"
 
@@ -181,13 +181,12 @@ class ScadaCollector(SlicedStart, Collector):
         empty = pd.DataFrame(columns=range(kpi.BUCKETS), dtype="float64")
         curves = {"today": self.curves.get(today, empty), "yesterday": self.curves.get(today - DAY, empty),
                   "last_year": self.last_year_curves}
-        lists = {name: self._curve_lists(name, frame, current.index) for name, frame in curves.items()}
         peaks = curves["today"].max(axis=1).reindex(current.index).round(3)
         scalars = current.assign(peak=peaks).join(vs_peak[["load_15min_mw", "peak_year_mw", "load_vs_peak",
                                                           "heavy_feeders", "overload_feeders"]])
         # Each entry as the JSON text dumps writes for its dict, the three 96-point curves from
         # texts kept per node (yesterday's and last year's stand all day; today's moves a bucket)
-        texts = {name: self._curve_texts(name, v) for name, v in lists.items()}
+        texts = {name: self._curve_texts(name, frame, current.index) for name, frame in curves.items()}
         entries = {}
         for code, row in zip(current.index, scalars.to_dict("records")):
             head = dumps({
@@ -211,28 +210,30 @@ class ScadaCollector(SlicedStart, Collector):
         self._entries = entries
         return [Dataset("load", as_of, entries, digest=self._digest, patch=Patch(base, put, gone))]
 
-    def _curve_texts(self, name: str, lists: dict[str, list]) -> dict[str, str]:
-        """Each node's curve list as JSON text, serialised again only where the list changed."""
+    def _curve_texts(self, name: str, frame: pd.DataFrame, codes: pd.Index) -> dict[str, str]:
+        """Each node's curve (curve_lists) as JSON text: reused whole while the curve frame and
+        the nodes are the same (yesterday's and last year's stand all day), else serialised
+        again only for the nodes whose rounded values changed (today's moves a bucket). The
+        last values are kept as one float matrix, not as Python lists (~130 MB at province)."""
         got = self._texts.get(name)
-        if got is not None and got[0] is lists:
-            return got[2]
-        before = got[1] if got is not None else {}
-        pairs = {}
-        for code, values in lists.items():
-            old = before.get(code)
-            pairs[code] = old if old is not None and old[0] == values else (values, dumps(values))
-        texts = {code: pair[1] for code, pair in pairs.items()}
-        self._texts[name] = (lists, pairs, texts)
+        if got is not None and got[0] is frame and got[1].equals(codes):
+            return got[3]
+        values = frame.reindex(index=codes, columns=range(kpi.BUCKETS)).astype("float64").round(3).to_numpy()
+        texts: dict[str, str] = {}
+        redo = codes
+        if got is not None and len(got[1]):
+            at = got[1].get_indexer(codes)
+            known = at >= 0
+            old = got[2][np.where(known, at, 0)]
+            with np.errstate(invalid="ignore"):
+                same = known & ((values == old) | (np.isnan(values) & np.isnan(old))).all(axis=1)
+            before = got[3]
+            texts = {code: before[code] for code in codes[same]}
+            redo = codes[~same]
+        if len(redo):
+            texts.update((code, dumps(v)) for code, v in curve_lists(frame, redo).items())
+        self._texts[name] = (frame, codes, values, texts)
         return texts
-
-    def _curve_lists(self, name: str, frame: pd.DataFrame, codes: pd.Index) -> dict[str, list]:
-        """curve_lists, reused while the curve frame and the nodes are the same (yesterday's and
-        last year's curves change only with a late row or a new day)."""
-        got = self._lists.get(name)
-        if got is None or got[0] is not frame or not got[1].equals(codes):
-            got = (frame, codes, curve_lists(frame, codes))
-            self._lists[name] = got
-        return got[2]
 
     def peak_frame(self, now: datetime, at: pd.Timestamp) -> pd.DataFrame:
         """Per node: the latest complete 15-min load against this year's peak, feeder flags.
