@@ -85,7 +85,8 @@ class Runner:
                            duration_s=round(time.monotonic() - started, 4),
                            cycles_ok=self.health["cycles_ok"] + 1)
         self._save_health()
-        if _TRIM is not None and (self.health["cycles_ok"] == 1 or cycle.rows_in >= TRIM_AFTER_ROWS):
+        if _TRIM is not None and (self.health["cycles_ok"] == 1 or (
+                cycle.rows_in >= TRIM_AFTER_ROWS and getattr(c, "trim_after_batches", True))):
             _TRIM(0)           # after the first cycle (a bootstrap) or a big batch: ~20 ms
         return True
 

@@ -23,3 +23,19 @@ def test_trim_after_the_first_cycle_and_big_batches_only(settings_env, redis_cli
     h.run()
     assert calls == [0, 0]
     assert runner_mod._malloc_trim() is not None      # glibc here
+
+
+def test_a_collector_may_keep_its_heap_between_big_batches(settings_env, redis_client, monkeypatch):
+    """A collector whose every cycle reads a big batch (AMI) is trimmed after its first cycle
+    only: what one cycle frees, the next one uses again."""
+    from collectors.plugins.ami import AmiCollector
+    calls = []
+    monkeypatch.setattr(runner_mod, "_TRIM", lambda pad: calls.append(pad))
+    monkeypatch.setattr(runner_mod, "TRIM_AFTER_ROWS", 0)
+    h = Harness(redis_client, [TopologyCollector, AmiCollector], NOW)
+    h.runners[0].collector.trim_after_batches = True
+    h.run()
+    assert calls == [0, 0]                            # both first cycles
+    h.run()
+    assert calls == [0, 0, 0]                         # the topology's "big" batch only
+    assert AmiCollector.trim_after_batches is False
