@@ -105,33 +105,126 @@ def episodes(breaker: pd.DataFrame, ami: pd.DataFrame, tree: Tree, now: datetime
     return eps, observed, events
 
 
-def replace_feeders(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
-                    fresh: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], feeders,
-                    feeders_at: np.ndarray | None = None) -> tuple:
-    """`episodes` output with every episode of `feeders` (and its observed 台区 and events)
-    replaced by `fresh`, the episodes derived from those feeders' events alone. Episodes never
-    span feeders (a 台区 folds only into its own feeder's episode), so the result is what the
-    whole derivation gives, row order aside. When the events carry their feeder's tree position
-    (column fpos, see `tag_feeders`), `feeders_at` are the feeders' positions."""
-    eps, observed, events = found
-    gone = eps["feeder_code"].isin(feeders)
-    ids = eps.loc[gone, "ep_id"]
-    if feeders_at is not None and "fpos" in events:   # events tagged with their feeder's position
-        ev_gone = np.isin(events["fpos"].to_numpy(), feeders_at)
-    else:
-        ev_gone = events["ep_id"].isin(ids).to_numpy()
-    return (pd.concat([eps[~gone], fresh[0]], ignore_index=True),
-            pd.concat([observed[~observed["ep_id"].isin(ids)], fresh[1]], ignore_index=True),
-            pd.concat([events[~ev_gone], fresh[2]], ignore_index=True))
-
-
 def tag_feeders(found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], tree: Tree) -> tuple:
-    """`episodes` output with each event's feeder as a tree position (column fpos, int32): the
-    events of some feeders are then found on integers."""
+    """`episodes` output with each row's feeder as a tree position (column fpos, int32; -1 for
+    none): the episodes, observed 台区 and events of some feeders are then found on integers."""
     eps, observed, events = found
-    feeder = pd.Series(eps["feeder_code"].to_numpy(), index=pd.Index(eps["ep_id"].to_numpy()))
-    at = tree.positions(events["ep_id"].map(feeder).to_numpy(dtype=object)).astype("int32")
-    return eps, observed, events.assign(fpos=at)
+    at = tree.positions(eps["feeder_code"].to_numpy(dtype=object)).astype("int32")
+    by_ep = pd.Series(at, index=pd.Index(eps["ep_id"].to_numpy(dtype=object)))
+
+    def of(ep_ids: pd.Series) -> np.ndarray:
+        return by_ep.reindex(ep_ids.to_numpy(dtype=object)).fillna(-1).to_numpy().astype("int32")
+    return eps.assign(fpos=at), observed.assign(fpos=of(observed["ep_id"])), events.assign(fpos=of(events["ep_id"]))
+
+
+def _ranges(fpos: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Row numbers of `fpos` (sorted) equal to one of `at`."""
+    lo, hi = np.searchsorted(fpos, at, "left"), np.searchsorted(fpos, at, "right")
+    n = hi - lo
+    if not n.any():
+        return np.array([], dtype="int64")
+    starts = np.repeat(lo - np.cumsum(n) + n, n)
+    return np.arange(n.sum()) + starts
+
+
+class EpisodeStore:
+    """`episodes` output (episodes, observed 台区, events; each with fpos, see `tag_feeders`) kept
+    between cycles in chunks, each sorted by feeder position: replacing the episodes of some
+    feeders appends their fresh rows as a chunk and makes it the feeders' owner, instead of
+    copying every row (episodes never span feeders, so a feeder's rows are all derived from its
+    own events). A feeder's rows are those in the chunk that owns it; the others are dead and
+    the chunks are merged again when there are many of them or many dead rows."""
+
+    MAX_CHUNKS = 96
+
+    def __init__(self, found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], tree: Tree):
+        self.tree = tree
+        self.owner = np.zeros(len(tree.nodes) + 1, dtype="int32")   # last slot: position -1
+        self.chunks: list = []
+        self.empty = tuple(p.iloc[:0].assign(fpos=np.array([], dtype="int32")) if "fpos" not in p else p.iloc[:0]
+                           for p in found)
+        self._add(tag_feeders(found, tree))
+
+    def _add(self, tagged) -> int:
+        parts = tuple(p.sort_values("fpos", kind="stable").reset_index(drop=True) for p in tagged)
+        fpos = tuple(p["fpos"].to_numpy() for p in parts)
+        eps = parts[0]
+        open_rows = np.flatnonzero(((eps["kind"] == "feeder") & eps["end"].isna()).to_numpy())
+        opened = (fpos[0][open_rows], eps["feeder_code"].to_numpy(dtype=object)[open_rows],
+                  eps["start"].to_numpy()[open_rows])
+        self.chunks.append({"parts": parts, "fpos": fpos, "live": [len(p) for p in parts], "open": opened})
+        return len(self.chunks) - 1
+
+    def __len__(self) -> int:
+        """The number of episodes."""
+        return sum(c["live"][0] for c in self.chunks if c is not None)
+
+    def replace(self, feeders_at: np.ndarray, fresh: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
+        """Every episode of the feeders at `feeders_at` (positions) replaced by `fresh`, the
+        episodes derived from those feeders' events alone."""
+        at = np.unique(np.asarray(feeders_at, dtype="int64"))
+        at = at[at >= 0]
+        own = self.owner[at]
+        for c in np.unique(own).tolist():
+            chunk, sel = self.chunks[c], at[own == c]
+            if chunk is None:                  # a chunk let go (no live rows of these feeders)
+                continue
+            for k, fpos in enumerate(chunk["fpos"]):
+                chunk["live"][k] -= len(_ranges(fpos, sel))
+            if not any(chunk["live"]):
+                self.chunks[c] = None          # nothing of it is live: let it go
+        self.owner[at] = self._add(tag_feeders(fresh, self.tree))
+        live = [c for c in self.chunks if c is not None]
+        dead = sum(len(f) - n for c in live for f, n in zip(c["fpos"], c["live"]))
+        if len(live) > self.MAX_CHUNKS or dead > sum(sum(c["live"]) for c in live) // 2 + 10_000:
+            whole = self.whole()
+            self.chunks, self.owner[:] = [], 0
+            self._add(whole)
+
+    def whole(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """All episodes, observed 台区 and events (row order aside, what `episodes` gives)."""
+        out: list[list] = [[], [], []]
+        for c, chunk in enumerate(self.chunks):
+            if chunk is None:
+                continue
+            for k, (part, fpos) in enumerate(zip(chunk["parts"], chunk["fpos"])):
+                keep = self.owner[fpos] == c     # position -1 reads the last slot
+                if keep.all():
+                    out[k].append(part)
+                elif keep.any():
+                    out[k].append(part[keep])
+        return tuple(pd.concat(o, ignore_index=True) if o else e for o, e in zip(out, self.empty))
+
+    def for_feeders(self, feeders_at) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The episodes, observed 台区 and events of the feeders at these positions."""
+        at = np.unique(np.asarray(feeders_at, dtype="int64"))
+        at = at[at >= 0]
+        own = self.owner[at]
+        out: list[list] = [[], [], []]
+        for c in np.unique(own).tolist():
+            chunk, sel = self.chunks[c], at[own == c]
+            if chunk is None:
+                continue
+            for k, (part, fpos) in enumerate(zip(chunk["parts"], chunk["fpos"])):
+                rows = _ranges(fpos, sel)
+                if len(rows):
+                    out[k].append(part.take(rows))
+        return tuple(pd.concat(o, ignore_index=True) if len(o) > 1 else o[0] if o else e
+                     for o, e in zip(out, self.empty))
+
+    def open_feeders(self) -> pd.DataFrame:
+        """The feeders whose breaker is open now (their feeder episodes still ongoing)."""
+        codes, since = [], []
+        for c, chunk in enumerate(self.chunks):
+            if chunk is None:
+                continue
+            fpos, code, start = chunk["open"]
+            keep = self.owner[fpos] == c
+            codes.append(code[keep])
+            since.append(start[keep])
+        if not codes or not sum(len(x) for x in codes):
+            return pd.DataFrame(columns=["feeder_code", "since"])
+        return pd.DataFrame({"feeder_code": np.concatenate(codes), "since": np.concatenate(since)})
 
 
 def _event_rows(dev: pd.DataFrame, device, code_col: str, off: str, on: str, ep: pd.Series) -> pd.DataFrame:
@@ -155,8 +248,9 @@ def match(eps: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame, window:
     keys = pd.concat([outages.loc[on_key, ["outage_id", "equipment_code"]].set_axis(["outage_id", "key"], axis=1),
                       scope.loc[in_scope, ["outage_id", "tarea_code"]].set_axis(["outage_id", "key"], axis=1)],
                      ignore_index=True)
-    live = outages[["outage_id", "status", "start_at", "reported_at"]]
-    live = live[live["outage_id"].isin(keys["outage_id"]).to_numpy()]
+    # the outages on those keys, not cancelled (selected before the columns: no copy of every row)
+    wanted_ids = outages["outage_id"].isin(keys["outage_id"]).to_numpy()
+    live = outages.loc[wanted_ids, ["outage_id", "status", "start_at", "reported_at"]]
     live = live[(live["status"] != "cancelled").to_numpy()].drop(columns="status")
     keys = keys.merge(live, on="outage_id").drop_duplicates()
     cand = ep_keys.merge(keys, on="key")
@@ -182,7 +276,8 @@ def case_base(eps: pd.DataFrame, observed: pd.DataFrame, matched: pd.Series, out
                       "kind": g["kind"].first(), "equipment": g["equipment"].first(),
                       "episodes": g.size()})
     c.loc[c["ongoing"], "end"] = pd.NaT
-    report = outages.set_index("outage_id").reindex(c.index)
+    # the reports of these cases only (set_index on every outage copied the whole frame)
+    report = outages[outages["outage_id"].isin(c.index).to_numpy()].set_index("outage_id").reindex(c.index)
     c["reported"] = report["reported_at"].notna()
     c.loc[c["reported"], "equipment"] = report["equipment_code"]
     c.loc[c["reported"], "kind"] = report["equipment_type"]
@@ -288,19 +383,20 @@ class Base(NamedTuple):
     episodes: pd.DataFrame
 
 
-def update_base(prev: Base | None, found: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
-                outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, cfg: dict,
+def update_base(prev: Base | None, found, outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, cfg: dict,
                 feeders=None) -> tuple[Base, set | None]:
-    """`prev` brought up to date with `found` (the episodes) and the OMS frames, and the ids of
-    the cases whose base was derived again (None: all of them).
+    """`prev` brought up to date with `found` (the episodes: `episodes` output, or an
+    `EpisodeStore`) and the OMS frames, and the ids of the cases whose base was derived again
+    (None: all of them).
 
     `feeders` are the feeders whose episodes, or the OMS outages on whose keys (equipment or
     scope 台区), changed since `prev` (None: derive everything). Every key of an episode lies in
     its own feeder, so only the episodes of those feeders can match another outage; a case is
     derived again, with all its episodes, when it had or gets an episode there."""
     window = pd.Timedelta(minutes=cfg["match_window_minutes"])
-    eps, observed, _ = found
-    if prev is None or feeders is None or prev.cases is None or eps.empty:
+    store = found if isinstance(found, EpisodeStore) else None
+    if prev is None or feeders is None or prev.cases is None or store is None or not len(store):
+        eps, observed, _ = store.whole() if store is not None else found
         if eps.empty:
             return Base(None, pd.DataFrame({"feeder_code": [], "case_id": []})), None
         matched = match(eps, outages, scope, window)
@@ -310,16 +406,18 @@ def update_base(prev: Base | None, found: tuple[pd.DataFrame, pd.DataFrame, pd.D
     if not feeders:
         return prev, set()
     old = prev.episodes
-    was_there = old["feeder_code"].isin(feeders)
-    there = eps[eps["feeder_code"].isin(feeders)]
+    was_there = old["feeder_code"].isin(feeders).to_numpy()
+    there = store.for_feeders(tree.positions(feeders))[0]
     fresh = _episode_cases(there, match(there, outages, scope, window))
     kept = old[~was_there]
     episodes_now = pd.concat([kept, fresh]) if len(fresh) else kept
     touched = set(old.loc[was_there, "case_id"]) | set(fresh["case_id"])
-    theirs = episodes_now[episodes_now["case_id"].isin(touched)]
-    rows = eps[eps["ep_id"].isin(theirs.index)]
+    theirs = episodes_now[episodes_now["case_id"].isin(touched).to_numpy()]
+    # the touched cases' episodes, with their observed 台区, from their own feeders only
+    eps, observed, _ = store.for_feeders(tree.positions(pd.unique(theirs["feeder_code"].to_numpy(dtype=object))))
+    rows = eps[eps["ep_id"].isin(theirs.index).to_numpy()]
     kept_cases = prev.cases[~prev.cases.index.isin(touched)]
-    derived = case_base(rows, observed[observed["ep_id"].isin(theirs.index)], theirs["case_id"],
+    derived = case_base(rows, observed[observed["ep_id"].isin(theirs.index).to_numpy()], theirs["case_id"],
                         outages, scope, tree, cfg) if len(rows) else kept_cases.iloc[:0]
     parts = [p for p in (kept_cases, derived) if len(p)]
     cases = _merge_sorted(kept_cases, derived) if len(parts) > 1 else parts[0] if parts else None
@@ -348,12 +446,13 @@ def _episode_cases(eps: pd.DataFrame, matched: pd.Series) -> pd.DataFrame:
                         index=pd.Index(eps["ep_id"].to_numpy()))
 
 
-def case_events(events: pd.DataFrame, base: Base, cases, tree: Tree | None = None) -> pd.DataFrame:
-    """The events behind the given cases, with their case_id (EVENT_COLUMNS). Events tagged with
-    their feeder (`tag_feeders`, with the `tree`) are narrowed to the cases' feeders first."""
+def case_events(events, base: Base, cases, tree: Tree | None = None) -> pd.DataFrame:
+    """The events behind the given cases, with their case_id (EVENT_COLUMNS). `events` is the
+    events frame of `episodes`, or an `EpisodeStore` (then read for the cases' feeders only)."""
     eps = base.episodes[base.episodes["case_id"].isin(list(cases))]
-    if tree is not None and "fpos" in events:
-        events = events[np.isin(events["fpos"].to_numpy(), tree.positions(pd.unique(eps["feeder_code"])))]
+    if isinstance(events, EpisodeStore):
+        events = events.for_feeders(events.tree.positions(pd.unique(eps["feeder_code"].to_numpy(dtype=object))))[2]
+    if "fpos" in events:
         events = events.drop(columns="fpos")
     rows = events[events["ep_id"].isin(eps.index)]
     return rows.assign(case_id=rows["ep_id"].map(eps["case_id"]).to_numpy()).drop(columns="ep_id")

@@ -195,14 +195,16 @@ class EventsCollector(Collector):
                 or self._episodes_tree is not tree:
             window = pd.Timedelta(minutes=cfg["match_window_minutes"])
             if self._episodes is None or self._dirty is None or self._episodes_tree is not tree:
-                self._episodes = kpi.tag_feeders(kpi.episodes(breaker, ami, tree, now, window), tree)
+                self._episodes = kpi.EpisodeStore(kpi.episodes(breaker, ami, tree, now, window), tree)
                 self._base_dirty = None
             elif self._dirty:   # episodes never span feeders: derive those of the touched ones only
                 feeders = list(self._dirty)
                 at = tree.positions(feeders)
-                fresh = kpi.episodes(breaker[np.isin(breaker["_fpos"].to_numpy(), at)],
-                                     ami[np.isin(ami["_fpos"].to_numpy(), at)], tree, now, window)
-                self._episodes = kpi.replace_feeders(self._episodes, kpi.tag_feeders(fresh, tree), feeders, at)
+                hit = np.zeros(len(tree.nodes) + 1, dtype=bool)   # by position; the last slot is -1
+                hit[at[at >= 0]] = True
+                fresh = kpi.episodes(breaker[hit[breaker["_fpos"].to_numpy()]],
+                                     ami[hit[ami["_fpos"].to_numpy()]], tree, now, window)
+                self._episodes.replace(at, fresh)
                 if self._base_dirty is not None:
                     self._base_dirty.update(feeders)
             self._episodes_version, self._episodes_tree, self._dirty = self._events_version, tree, set()
@@ -281,7 +283,7 @@ class EventsCollector(Collector):
             return found
         missing = [case for case in found["case_id"].unique() if case not in self._evidence]
         if missing:
-            ev = kpi.case_events(self._episodes[2], self._base, missing, self.tree) \
+            ev = kpi.case_events(self._episodes, self._base, missing) \
                 .sort_values(["ts", "event_id"], kind="stable")
             shown = ev.groupby("case_id").head(cfg["evidence_events"])
             by_case: dict[str, list[dict]] = {case: [] for case in missing}
@@ -381,15 +383,12 @@ class EventsCollector(Collector):
         return ds
 
     @staticmethod
-    def _tripped(found) -> pd.DataFrame:
+    def _tripped(store) -> pd.DataFrame:
         """The feeders whose breaker is open now: their feeder episodes still ongoing, read off
         the episodes already derived (one breaker's trip-to-close episodes, row order aside)."""
-        eps = found[0] if found is not None else None
-        if eps is None or not (eps["kind"] == "feeder").any():
+        if store is None:
             return pd.DataFrame(columns=["feeder_code", "since"])
-        open_now = eps[((eps["kind"] == "feeder") & eps["end"].isna()).to_numpy()]
-        return pd.DataFrame({"feeder_code": open_now["feeder_code"].to_numpy(),
-                             "since": open_now["start"].to_numpy()})
+        return store.open_feeders()
 
 
 def _flag_bits(found: pd.DataFrame) -> np.ndarray:
