@@ -225,3 +225,20 @@ def test_same_caller_through_the_sorted_callers_equals_a_scan(seed, monkeypatch)
                 callers = plain.loc[mask & plain[on].notna().to_numpy(), on]
                 exact |= plain[on].isin(callers).to_numpy()
             assert (store.same_caller(mask) == exact).all(), step
+
+
+def test_fit_drops_the_spare_room_and_keeps_every_row():
+    rng = np.random.default_rng(9)
+    store = kpi.OrderStore(times=TIMES)
+    for size in (3000, 2500, 4000):
+        store.upsert(versions(rng, size, 20_000).drop_duplicates("order_no"))
+    before = store.frame(keyed=True)
+    store.fit()
+    assert len(store._data["order_no"]) <= store.n + max(int(store.n * 0.05), 1024)
+    pd.testing.assert_frame_equal(store.frame(keyed=True), before)
+    more = versions(rng, 3000, 40_000)
+    more["order_no"] = "N" + more["order_no"]
+    rows = store.upsert(more)               # grows again from the fitted arrays
+    assert (store.rows_of(more["order_no"].drop_duplicates(keep="last").to_numpy()) >= 0).all()
+    assert store.frame(rows=rows[:5])["order_no"].tolist() == store.col("order_no")[rows[:5]].tolist()
+    pd.testing.assert_frame_equal(store.frame(keyed=True).loc[before.index], before)

@@ -287,8 +287,8 @@ class OrderStore:
         added = int(fresh.sum())
         rows[fresh] = np.arange(self.n, self.n + added)
         size = len(next(iter(self._data.values())))
-        if self.n + added > size:
-            more = self._blank(max(added, size, 1024))
+        if self.n + added > size:     # a quarter more room (the province keeps ~750k rows)
+            more = self._blank(max(self.n + added - size, size // 4, 1024))
             self._data = {c: np.concatenate([a, more[c]]) for c, a in self._data.items()}
         d = self._data
         for c in self.TEXT:
@@ -306,6 +306,14 @@ class OrderStore:
         if self._caller_ix:
             self._written.append(rows[~fresh])
         return rows
+
+    def fit(self, room: float = 0.05) -> None:
+        """Drop the spare room beyond `room` of the rows kept (after the first cycle's slices
+        grew the arrays; ~100 MB at province scale)."""
+        size = len(self._data["order_no"])
+        want = self.n + max(int(self.n * room), 1024)
+        if size > want:
+            self._data = {c: a[:want].copy() for c, a in self._data.items()}
 
     def keep(self, mask: np.ndarray) -> None:
         """Forget the rows where `mask` is False (compacts the arrays)."""
@@ -415,7 +423,7 @@ class SlotSums:
     def _init_slots(self, n_nodes: int, width: int) -> None:
         self.slot = np.full(n_nodes, -1, dtype="int64")
         self.node = np.zeros(0, dtype="int64")
-        self.sums = np.zeros((0, width), dtype="int64")
+        self.sums = np.zeros((0, width), dtype="int32")     # counts of orders (int32: half the room)
         self.n_slots = 0
 
     def _slots(self, nodes: np.ndarray) -> np.ndarray:
@@ -423,7 +431,7 @@ class SlotSums:
         if len(new):
             n = self.n_slots + len(new)
             if n > len(self.sums):
-                more = np.zeros((max(n, 2 * len(self.sums), 1024) - len(self.sums), self.sums.shape[1]), "int64")
+                more = np.zeros((max(n, 2 * len(self.sums), 1024) - len(self.sums), self.sums.shape[1]), "int32")
                 self.sums = np.concatenate([self.sums, more])
             self.slot[new] = np.arange(self.n_slots, n)
             self.node = np.concatenate([self.node, new])

@@ -384,7 +384,7 @@ class SensitiveState(SlotSums):
         slots = self._slots(a[has])
         if len(slots):
             vec = np.stack([(bits >> b) & 1 for b in _COUNT_BITS], axis=1).astype("int64")
-            np.add.at(self.sums, slots, sign * vec[src])
+            np.add.at(self.sums, slots, (sign * vec[src]).astype(self.sums.dtype))
         return slots
 
     # --- a cycle ---------------------------------------------------------------------------------
@@ -512,7 +512,7 @@ class SensitiveState(SlotSums):
 
     def _frame(self, slots: np.ndarray) -> pd.DataFrame:
         codes = self.tree.code_array[self.node[slots]]
-        frame = pd.DataFrame(self.sums[slots], index=pd.Index(codes, dtype=object), columns=COUNTS)
+        frame = pd.DataFrame(self.sums[slots].astype("int64"), index=pd.Index(codes, dtype=object), columns=COUNTS)
         customers = self.tree.nodes["customers"].to_numpy()[self.node[slots]]
         customers = pd.Series(customers, index=frame.index, dtype="float64")
         frame["sensitive_per_10k"] = frame["sensitive"] / (customers / 1e4).where(customers > 0)

@@ -101,6 +101,7 @@ class OrdersCollector(Collector):
             del chunk
         for part in stamps:
             self.advance("wo_order", part, now)
+        self.store.fit()
         self._commit_seen()
         return result, self.datasets(now)
 
