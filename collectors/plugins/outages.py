@@ -174,11 +174,12 @@ class OutagesCollector(Collector):
         where a value changed, handed to publish as a patch of the changed entries."""
         texts, rows = self._texts.update(per_node, stats)
         prev, entries = self._entries, dict(self._entries)
+        codes = self._texts.codes       # the nodes' codes as a list (not Index.__getitem__ per row)
         if rows is None:
-            entries = dict(zip(per_node.index, (RawJSON(t) for t in texts)))
+            entries = dict(zip(codes, (RawJSON(t) for t in texts)))
         else:
-            for i in rows:
-                entries[per_node.index[i]] = RawJSON(texts[i])
+            for i in rows.tolist():
+                entries[codes[i]] = RawJSON(texts[i])
         entries["_active"] = active_list
         last = self._dataset
         if rows is None:
@@ -186,8 +187,11 @@ class OutagesCollector(Collector):
             changed = {k: v for k, v in entries.items() if prev.get(k) != v}
             removed = [k for k in prev if k not in keep]
         else:
-            changed = {per_node.index[i]: entries[per_node.index[i]] for i in rows
-                       if prev.get(per_node.index[i]) != entries[per_node.index[i]]}
+            changed = {}
+            for i in rows.tolist():
+                code = codes[i]
+                if prev.get(code) != entries[code]:
+                    changed[code] = entries[code]
             removed = []
         if prev.get("_active") is not active_list:
             changed["_active"] = active_list
@@ -232,6 +236,7 @@ class _EntryTexts:
         self.values: dict[str, np.ndarray] = {}
         self.texts: dict[str, list[str]] = {}
         self.rows: list[str] = []
+        self.codes: list = []          # the nodes of `index` as a list
 
     def update(self, counts: pd.DataFrame, stats: pd.DataFrame) -> tuple[list[str], np.ndarray | None]:
         """Every node's entry text, and the rows that changed (None: all of them, new nodes)."""
@@ -249,8 +254,9 @@ class _EntryTexts:
                 if values.dtype.kind == "f":
                     diff &= ~(np.isnan(values) & np.isnan(old))
                 texts = self.texts[k]
-                for i in np.flatnonzero(diff).tolist():
-                    texts[i] = fmt(values[i].item())
+                at = np.flatnonzero(diff)
+                for i, text in zip(at.tolist(), [fmt(x) for x in values[at].tolist()]):
+                    texts[i] = text
                 moved |= diff
             else:
                 self.texts[k] = [fmt(x) for x in values.tolist()]
@@ -259,11 +265,13 @@ class _EntryTexts:
         cols = list(self.texts.values())
         if not same:
             self.index = counts.index
+            self.codes = counts.index.tolist()
             self.rows = [template % row for row in zip(*cols)]
             return self.rows, None
         rows = np.flatnonzero(moved)
-        for i in rows.tolist():
-            self.rows[i] = template % tuple(c[i] for c in cols)
+        at = rows.tolist()
+        for i, text in zip(at, [template % row for row in zip(*([c[i] for i in at] for c in cols))]):
+            self.rows[i] = text
         return self.rows, rows
 
 
