@@ -98,3 +98,20 @@ def test_repacked_tree_keeps_values_sharing_and_identity(settings_env, source_ur
     assert np.array_equal(tree.ancestor_positions["feeder"], positions)
     pd.testing.assert_frame_equal(tree.ancestors, tree._ancestors(tree.nodes))
     assert redis_client.hgetall(dataset_key("topology")) == encode(Dataset("topology", NOW, held_entries(tree.nodes)))
+
+
+def test_a_tree_not_published_is_read_again(settings_env, source_url, redis_client, monkeypatch):
+    """A cycle that fails after building a new tree leaves the old one published and reads the
+    source whole again next cycle (the fingerprint of the unpublished tree is forgotten)."""
+    h = Harness(redis_client, [TopologyCollector], NOW).run()
+    topo, old = h.runners[0].collector, h.ctx.tree
+    with sqlite3.connect(source_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE grid_node SET name = '新名', updated_at = ? WHERE code = ?",
+                     (fmt(NOW + timedelta(minutes=1)), "PC01"))
+    build = TopologyCollector._build
+    monkeypatch.setattr(TopologyCollector, "_build", lambda self, now: (_ for _ in ()).throw(RuntimeError("x")))
+    assert not h.at(NOW + timedelta(minutes=5)).runners[0].run_once()
+    assert h.ctx.tree is old and h.runners[0].health["last_error"].startswith("RuntimeError")
+    monkeypatch.setattr(TopologyCollector, "_build", build)
+    h.at(NOW + timedelta(minutes=10)).run()
+    assert h.ctx.tree is not old and h.ctx.tree.nodes.loc["PC01", "name"] == "新名"

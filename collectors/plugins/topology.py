@@ -110,7 +110,8 @@ class TopologyCollector(Collector):
         try:
             out = super().cycle(now)
         except Exception:
-            self._built = None
+            if self._built is not None:   # never published: read whole again next cycle
+                self._built, self.fingerprint, self._dataset = None, None, None
             raise
         built, self._built = self._built, None
         if built is not None:
