@@ -106,6 +106,7 @@ def test_incremental_audit_equals_a_full_recomputation(settings_env, source_url,
         assert redis_hash(redis_client, "audit") == redis_hash(fresh_client, "audit")
         check_month_and_pending(events.collector, live.ctx, audit, now)
         check_tripped(events.collector, live.ctx, fresh.ctx)
+        check_pair_base(next(r.collector for r in live.runners if r.collector.name == "outages"), live.ctx)
     assert events.health["rejected_total"] >= bad_rows > 0
     assert patched >= len(steps) // 2       # the audit went out as patches (whole after a new tree)
     assert patched_outages >= len(steps) - 1
@@ -156,3 +157,15 @@ def check_tripped(collector, ctx, fresh_ctx) -> None:
         want = rows(eps[eps["end"].isna()].rename(columns={"start": "since"}))
     assert rows(ctx.frames["events.tripped"]) == want
     assert rows(fresh_ctx.frames["events.tripped"]) == want
+
+
+def check_pair_base(collector, ctx) -> None:
+    """The outages' (outage, 台区) pairs kept between cycles (only changed outages derived again)
+    against reliability.pair_base of the whole frames."""
+    from collectors.domain import reliability
+
+    def rows(frame):
+        return sorted(frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None))
+
+    kept = collector._memo["pairs"][4]
+    assert rows(kept) == rows(reliability.pair_base(collector.outages, collector.scope, ctx.tree))

@@ -22,15 +22,52 @@ FREQUENT_ORDER = ("yellow", "orange", "red")   # level 1, 2, 3
 def outage_pairs(outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree, now: datetime,
                  sustained_minutes: float) -> pd.DataFrame:
     """One row per (outage, 台区): start, end, customers, sustained, active."""
-    now_ts = pd.Timestamp(now)
-    live = outages[~outages["status"].isin(("cancelled", "scheduled")) & (outages["start_at"] <= now_ts)]
-    live = live.reset_index(drop=True)
-    end = live["restored_at"].fillna(now_ts).clip(upper=now_ts)
-    spans = pd.DataFrame({"outage_id": live["outage_id"], "start": live["start_at"], "end": end,
-                          "active": live["restored_at"].isna().to_numpy(),
-                          "sustained": (end - live["start_at"]) > pd.Timedelta(minutes=sustained_minutes)})
+    return pairs_at(pair_base(outages, scope, tree), tree, now, sustained_minutes)
+
+
+PAIR_BASE = ["outage_id", "tarea_code", "start", "restored", "tpos"]
+
+
+def pair_base(outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree) -> pd.DataFrame:
+    """What `outage_pairs` needs that does not depend on the clock: one row per (outage, 台区)
+    of the outages neither cancelled nor scheduled, with the outage's start and restoration and
+    the 台区's tree position (tpos, -1 outside the tree)."""
+    live = outages[~outages["status"].isin(("cancelled", "scheduled")).to_numpy()]
+    spans = pd.DataFrame({"outage_id": live["outage_id"].to_numpy(), "start": live["start_at"].to_numpy(),
+                          "restored": live["restored_at"].to_numpy()})
     pairs = scope[["outage_id", "tarea_code"]].drop_duplicates().merge(spans, on="outage_id")
-    return pairs.assign(customers=tree.nodes["customers"].reindex(pairs["tarea_code"]).to_numpy())
+    return pairs.assign(tpos=tree.positions(pairs["tarea_code"].to_numpy(dtype=object)))[PAIR_BASE]
+
+
+def update_pair_base(prev: pd.DataFrame, outages: pd.DataFrame, scope: pd.DataFrame, tree: Tree,
+                     changed) -> pd.DataFrame:
+    """`prev` (a `pair_base`) with the pairs of the `changed` outage ids (row or scope added,
+    replaced or dropped) derived again from the frames: what `pair_base` gives, row order aside."""
+    ids = list(changed)
+    if not ids:
+        return prev
+    kept = prev[~prev["outage_id"].isin(ids).to_numpy()]
+    fresh = pair_base(outages[outages["outage_id"].isin(ids).to_numpy()],
+                      scope[scope["outage_id"].isin(ids).to_numpy()], tree)
+    return pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept.reset_index(drop=True)
+
+
+def pairs_at(base: pd.DataFrame, tree: Tree, now: datetime, sustained_minutes: float) -> pd.DataFrame:
+    """`outage_pairs` at `now` from its clock-independent part (`pair_base`): the outages started
+    by now, ending at their restoration or now."""
+    now_ts = pd.Timestamp(now)
+    b = base[(base["start"] <= now_ts).to_numpy()]
+    end = b["restored"].fillna(now_ts).clip(upper=now_ts)
+    pos = b["tpos"].to_numpy()
+    customers = tree.nodes["customers"].to_numpy()[pos]      # what reindex on the codes gives
+    if (pos < 0).any():
+        customers = customers.astype("float64")
+        customers[pos < 0] = np.nan
+    return pd.DataFrame({"outage_id": b["outage_id"].to_numpy(), "tarea_code": b["tarea_code"].to_numpy(),
+                         "start": b["start"].to_numpy(), "end": end.to_numpy(),
+                         "active": b["restored"].isna().to_numpy(),
+                         "sustained": ((end - b["start"]) > pd.Timedelta(minutes=sustained_minutes)).to_numpy(),
+                         "customers": customers})
 
 
 def month_start(now: datetime) -> pd.Timestamp:
@@ -131,7 +168,8 @@ def frequent_tareas(pairs: pd.DataFrame, now: datetime, cfg: dict) -> pd.DataFra
         counts[f"outages_{rule['days']}d"] = n
         level = level.mask(n >= rule["count"], rank)
     frame = pd.DataFrame(counts).assign(level=level)
-    return frame[frame["level"] > 0].rename_axis("tarea_code")
+    # in code order: the same frame whatever the order of the pairs (kept incrementally)
+    return frame[frame["level"] > 0].rename_axis("tarea_code").sort_index()
 
 
 def frequent_counts(frequent: pd.DataFrame, tree: Tree) -> pd.DataFrame:

@@ -156,7 +156,7 @@ class OutagesCollector(Collector):
                                                         tuple(self._changes))
         cfg = limits()["outages"]
         counts, active_list = self._active(now)
-        pairs = reliability.outage_pairs(self.outages, self.scope, self.tree, now, cfg["sustained_minutes"])
+        pairs = reliability.pairs_at(self._pair_base(), self.tree, now, cfg["sustained_minutes"])
         frequent = reliability.frequent_tareas(pairs, now, cfg["frequent"])
         memo = self._memo.get("frequent")
         if memo is None or memo[1] is not self.tree or memo[2] is not counts or not memo[0].equals(frequent):
@@ -168,6 +168,24 @@ class OutagesCollector(Collector):
         self.ctx.frames["outages.frequent"] = frequent     # the same frame while it does not change
         stats = reliability.node_kpis(pairs, self.tree, now).reindex(per_node.index)
         return [self._outages_dataset(now, per_node, stats, active_list), Dataset("frequent_outages", now, lists)]
+
+    def _pair_base(self) -> pd.DataFrame:
+        """reliability.pair_base of the frames, kept between cycles: only the pairs of the
+        outages changed since (the change log) are derived again."""
+        memo = self._memo.get("pairs")
+        if memo is not None and memo[2] is self.tree and memo[0] is self.outages and memo[1] is self.scope:
+            return memo[4]
+        changed = None
+        if memo is not None and memo[2] is self.tree and self._changes and self._changes[0][0] <= memo[3] + 1:
+            changed = set().union(*(ids for rev, ids in self._changes if rev > memo[3]))
+        elif memo is not None and memo[2] is self.tree and memo[3] == self._revision:
+            changed = set()
+        if changed is None:
+            base = reliability.pair_base(self.outages, self.scope, self.tree)
+        else:
+            base = reliability.update_pair_base(memo[4], self.outages, self.scope, self.tree, changed)
+        self._memo["pairs"] = (self.outages, self.scope, self.tree, self._revision, base)
+        return base
 
     def _outages_dataset(self, now, per_node, stats, active_list) -> Dataset:
         """Per node its counts and indices as JSON text (see _entries), serialised again only
