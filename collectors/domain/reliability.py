@@ -67,7 +67,7 @@ def pairs_at(base: pd.DataFrame, tree: Tree, now: datetime, sustained_minutes: f
                          "start": b["start"].to_numpy(), "end": end.to_numpy(),
                          "active": b["restored"].isna().to_numpy(),
                          "sustained": ((end - b["start"]) > pd.Timedelta(minutes=sustained_minutes)).to_numpy(),
-                         "customers": customers})
+                         "customers": customers, "tpos": pos})
 
 
 def month_start(now: datetime) -> pd.Timestamp:
@@ -84,25 +84,29 @@ def node_kpis(pairs: pd.DataFrame, tree: Tree, now: datetime) -> pd.DataFrame:
     now_ts, start = pd.Timestamp(now), month_start(now)
     pos = _positions(tree)
     customers = pos.customers
-    active = pairs[pairs["active"]]
+    if "tpos" not in pairs:       # the 台区 as tree positions (pairs_at gives them)
+        pairs = pairs.assign(tpos=tree.positions(pairs["tarea_code"].to_numpy(dtype=object)))
+    # per 台区 on its tree position (an integer key; -1 outside the tree counts nowhere)
+    active = pairs[pairs["active"].to_numpy()]
     # every outage in progress lasts until now, so a 台区's union is [its earliest start, now]
-    first = active.groupby("tarea_code")["start"].min()
+    first = active.groupby("tpos")["start"].min()
     active_h = ((now_ts - first).dt.total_seconds() / 3600.0).clip(lower=0.0)
-    sustained = pairs[pairs["sustained"]]
-    mtd = union_hours(sustained, "tarea_code", lo=start, hi=now_ts)
-    began = sustained[sustained["start"] >= start]
-    began = began.groupby("tarea_code")["customers"].sum()
+    sustained = pairs[pairs["sustained"].to_numpy()]
+    mtd = union_hours(sustained[["tpos", "start", "end"]], "tpos", lo=start, hi=now_ts)
+    began = sustained[(sustained["start"] >= start).to_numpy()]
+    began = began.groupby("tpos")["customers"].sum()
     sums = {}
     for name, per_tarea, weigh in (("customer_hours_active", active_h, True),
                                    ("customer_hours_mtd", mtd, True),
                                    ("interruptions_mtd", began, False)):
-        at = tree.nodes.index.get_indexer(per_tarea.index)
+        at = per_tarea.index.to_numpy(dtype="int64")
         values = per_tarea.to_numpy(dtype="float64") * (customers[at] if weigh else 1.0)
         sums[name] = pos.rollup(at, values)
     per_node = pd.DataFrame({k: v[pos.order] for k, v in sums.items()}, index=pos.codes)
     if began.dtype.kind in "iu" or began.empty:
         per_node["interruptions_mtd"] = per_node["interruptions_mtd"].astype("int64")
-    served_all = tree.nodes["customers"].reindex(per_node.index)
+    served_all = pd.Series(tree.nodes["customers"].to_numpy()[pos.order], index=per_node.index,
+                           name="customers")
     served = served_all.where(lambda c: c > 0)
     period_h = (now_ts - start).total_seconds() / 3600.0
     per_node["customers_served"] = served_all
