@@ -5,14 +5,12 @@ failure keeps everything in memory, backs off, and writes it all again once Redi
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import time
 
 import redis
 
-from collectors import publish
+from collectors import heap, publish
 from collectors.base import Collector
 from collectors.publish import Dataset
 from collectors.redis_schema import REJECTS_KEPT
@@ -20,18 +18,6 @@ from collectors.redis_schema import REJECTS_KEPT
 log = logging.getLogger("collectors")
 MAX_BACKOFF_S = 30.0
 TRIM_AFTER_ROWS = 100_000    # a cycle that read this many rows leaves freed heap worth returning
-
-
-def _malloc_trim():
-    """glibc's malloc_trim, or None: freed heap pages stay in the process until trimmed (a
-    province bootstrap left 90-190 MB per collector resident, unused)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_TRIM = _malloc_trim()
 
 
 class Runner:
@@ -85,9 +71,13 @@ class Runner:
                            duration_s=round(time.monotonic() - started, 4),
                            cycles_ok=self.health["cycles_ok"] + 1)
         self._save_health()
-        if _TRIM is not None and (self.health["cycles_ok"] == 1 or (
-                cycle.rows_in >= TRIM_AFTER_ROWS and getattr(c, "trim_after_batches", True))):
-            _TRIM(0)           # after the first cycle (a bootstrap) or a big batch: ~20 ms
+        if self.health["cycles_ok"] == 1:        # a bootstrap: its state is built
+            heap.settle()
+            heap.trim()
+        else:
+            heap.settle_if_due()
+            if cycle.rows_in >= TRIM_AFTER_ROWS and getattr(c, "trim_after_batches", True):
+                heap.trim()    # after a big batch: ~20 ms
         return True
 
     def _write(self, datasets: list[Dataset], published: dict) -> None:
