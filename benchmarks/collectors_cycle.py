@@ -164,6 +164,8 @@ def run(args) -> dict:
             if not r.run_once():
                 raise RuntimeError(f"{r.collector.name}: {r.health['last_error']}")
             bootstrap[r.collector.name] = time.perf_counter() - t
+            print(f"bootstrap {r.collector.name:12s} {bootstrap[r.collector.name]:6.1f} s, rss "
+                  f"{current_rss_mb():.0f} MB, peak so far {peak_rss_mb():.0f} MB", flush=True)
         durations = {r.collector.name: [] for r in runners}
         cpu_times = {r.collector.name: [] for r in runners}   # CPU of this thread: robust to a busy machine
         override = parse_intervals(args.intervals)
