@@ -97,3 +97,20 @@ def test_settle_runs_again_once_due(monkeypatch):
     monkeypatch.setattr(heap, "_settled_at", heap._settled_at - heap.SETTLE_EVERY_S - 1)
     heap.settle_if_due()
     assert alive() is None
+
+
+def test_the_collectors_process_bootstraps_in_turn_and_stops_between(settings_env, redis_client):
+    from collectors.__main__ import bootstrap_in_turn
+    from collectors.plugins import REGISTRY
+    h = Harness(redis_client, REGISTRY, NOW)
+    topology, rest = h.runners[0], h.runners[1:]
+    assert topology.run_once()
+    stopping = iter([False, False, False, True])         # SIGTERM after the third bootstrap
+    bootstrap_in_turn(rest, lambda: next(stopping))
+    assert [r.health["cycles_ok"] for r in rest] == [1, 1, 1] + [0] * (len(rest) - 3)
+    bootstrap_in_turn(rest[3:], lambda: False)
+    assert all(r.health["cycles_ok"] == 1 for r in rest), [(r.collector.name, r.health["last_error"]) for r in rest]
+
+
+def test_malloc_arenas_are_limited_on_glibc():
+    assert heap.limit_arenas() is True
