@@ -1,18 +1,20 @@
 """`python -m collectors`: one scheduler process that runs every collector plug-in.
 
 Each plug-in is an APScheduler interval job with max_instances=1, coalesce=True and jitter.
-The topology loads first (every other collector rolls up along its tree); then every other
-collector's first cycle, which reads its whole window, runs in plug-in order, one at a time,
-before the scheduler starts.
+The topology loads first (every other collector rolls up along its tree). Then every other
+collector's first cycle, which reads its whole window, runs in plug-in order, one at a time; each
+collector joins the schedule as soon as its bootstrap is done, so its data stays fresh while the
+others bootstrap.
 """
 from __future__ import annotations
 
 import logging
 import signal
 import sys
+import threading
 import time
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from collectors import heap
 from collectors.base import Context
@@ -42,13 +44,21 @@ def wait_for_topology(runner: Runner, stopping) -> None:
         delay = min(delay * 2, 10.0)
 
 
-def bootstrap_in_turn(runners: list[Runner], stopping) -> None:
-    """One bootstrap at a time. Started together in the scheduler's threads they stacked their
-    transient peaks in one heap, and gained nothing: they are Python and share one GIL."""
+def bootstrap_in_turn(runners: list[Runner], stopping, then) -> None:
+    """One bootstrap at a time, then `then(runner)`. Started together in the scheduler's threads
+    they stacked their transient peaks in one heap, and gained nothing: they are Python and
+    share one GIL."""
     for r in runners:
         if stopping():
             return
         r.run_once()
+        then(r)
+
+
+def schedule(scheduler, runner: Runner) -> None:
+    interval = runner.collector.interval_s
+    scheduler.add_job(runner.run_once, "interval", seconds=interval, id=runner.collector.name,
+                      jitter=min(interval * 0.1, 2.0))
 
 
 def main() -> int:
@@ -65,33 +75,28 @@ def main() -> int:
     except RulesError as exc:   # never run on half a rules file: name the line, and stop
         log.error("refusing to start: %s", exc)
         return 2
-    stop = {"now": False}
-    scheduler = BlockingScheduler(job_defaults={"max_instances": 1, "coalesce": True,
-                                                "misfire_grace_time": 30})
+    stopping = threading.Event()
+    scheduler = BackgroundScheduler(job_defaults={"max_instances": 1, "coalesce": True,
+                                                  "misfire_grace_time": 30})
 
     def shutdown(signum, _frame):
-        stop["now"] = True
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
+        stopping.set()
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
 
     client = runners[0].client
     watchdog = Watchdog(runners, client, hang_after_s=settings.hang_after_s)
-    wait_for_topology(runners[0], lambda: stop["now"])
-    if stop["now"]:
+    wait_for_topology(runners[0], stopping.is_set)
+    if stopping.is_set():
         return 0
     watchdog.check_wipe()   # claims the epoch for this process
     watchdog.start()
-    bootstrap_in_turn(runners[1:], lambda: stop["now"])
-    if stop["now"]:
-        return 0
-    for r in runners:
-        interval = r.collector.interval_s
-        scheduler.add_job(r.run_once, "interval", seconds=interval, id=r.collector.name,
-                          jitter=min(interval * 0.1, 2.0))
-    log.info("collectors running: %s", ", ".join(r.collector.name for r in runners))
     scheduler.start()
+    schedule(scheduler, runners[0])
+    bootstrap_in_turn(runners[1:], stopping.is_set, lambda r: schedule(scheduler, r))
+    log.info("collectors running: %s", ", ".join(r.collector.name for r in runners))
+    stopping.wait()
+    scheduler.shutdown(wait=False)
     return 0
 
 

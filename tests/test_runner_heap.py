@@ -106,9 +106,11 @@ def test_the_collectors_process_bootstraps_in_turn_and_stops_between(settings_en
     topology, rest = h.runners[0], h.runners[1:]
     assert topology.run_once()
     stopping = iter([False, False, False, True])         # SIGTERM after the third bootstrap
-    bootstrap_in_turn(rest, lambda: next(stopping))
+    scheduled = []
+    bootstrap_in_turn(rest, lambda: next(stopping), lambda r: scheduled.append((r, r.health["cycles_ok"])))
     assert [r.health["cycles_ok"] for r in rest] == [1, 1, 1] + [0] * (len(rest) - 3)
-    bootstrap_in_turn(rest[3:], lambda: False)
+    assert scheduled == [(r, 1) for r in rest[:3]]       # each joins the schedule once bootstrapped
+    bootstrap_in_turn(rest[3:], lambda: False, lambda r: None)
     assert all(r.health["cycles_ok"] == 1 for r in rest), [(r.collector.name, r.health["last_error"]) for r in rest]
 
 

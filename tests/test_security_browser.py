@@ -4,6 +4,7 @@ the token takes the wall off the data at its next tick. Every page runs under th
 violation (Chromium reports one as a console error)."""
 from __future__ import annotations
 
+import json
 import time
 
 import dash
@@ -41,7 +42,7 @@ def secured_app(tmp_path_factory, redis_server):
     def ready():
         """collectors published load and orders, and the warnings job had its first run"""
         versions, health = client.hgetall(keys.VERSIONS), client.hget(keys.HEALTH, "warnings")
-        return "load" in versions and "orders" in versions and health and '"last_attempt"' in health
+        return "load" in versions and "orders" in versions and bool(health and json.loads(health)["last_attempt"])
     try:
         wait_until(ready)
         raise_warning(client, "PC01", level=3)
