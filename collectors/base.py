@@ -52,6 +52,7 @@ class Collector(ABC):
     name: str = ""
     needs_tree = True
     measurements = False    # high-volume meter/SCADA readings use the shorter overlap
+    trim_after_batches = True   # heap given back after a big batch (False: the next batch reuses it)
 
     def __init__(self, ctx: Context):
         self.ctx = ctx

@@ -76,7 +76,7 @@ class Runner:
             heap.trim()
         else:
             heap.settle_if_due()
-            if cycle.rows_in >= TRIM_AFTER_ROWS and getattr(c, "trim_after_batches", True):
+            if cycle.rows_in >= TRIM_AFTER_ROWS and c.trim_after_batches:
                 heap.trim()    # after a big batch: ~20 ms
         return True
 
